@@ -1,0 +1,522 @@
+// Socket: Python's socket.socket over real non-blocking-capable BSD sockets, through src/sys.
+import { inspect } from 'node:util';
+import { C } from './sys/constants.js';
+import * as libc from './sys/libc.js';
+import { EBADF, EINVAL, errno as errnoTable } from './sys/errno.js';
+import {
+  type Address, decodeSockaddr, encodeInet, encodeInet6, encodeUnix, parseIPv4, parseIPv6,
+} from './sys/sockaddr.js';
+import { SocketError, closedError, socketError } from './errors.js';
+
+export type { Address } from './sys/sockaddr.js';
+
+// ---- Scratch buffers: one of each, reused by every call (JavaScript is single-threaded). ----
+const saBuf = new Uint8Array(C.SOCKADDR_STORAGE_SIZE);
+const saLen = new Int32Array(1);
+const optBuf = new Uint8Array(4);
+const optView = new DataView(optBuf.buffer);
+const optLen = new Int32Array(1);
+let scratch = Buffer.allocUnsafe(65536);
+
+/** A Buffer of at least `n` bytes to receive into; a fresh right-sized copy is returned to users. */
+function scratchFor(n: number): Buffer {
+  if (scratch.length < n) scratch = Buffer.allocUnsafe(n);
+  return scratch;
+}
+
+// ---- Argument checks: each names the fix. ----
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  return typeof v === 'object' ? (v.constructor?.name ?? 'object') : typeof v;
+}
+
+/** Require bytes: any Uint8Array (Buffer included). */
+export function requireBytes(data: unknown, what: string): Uint8Array {
+  if (data instanceof Uint8Array) return data;
+  if (typeof data === 'string') {
+    throw new TypeError(`${what}: a bytes-like object is required, not a string; encode it first, e.g. Buffer.from(text)`);
+  }
+  throw new TypeError(`${what}: a bytes-like object (Buffer or Uint8Array) is required, not ${describe(data)}`);
+}
+
+function requireInt(v: unknown, what: string): number {
+  if (typeof v !== 'number' || !Number.isInteger(v)) {
+    throw new TypeError(`${what} must be an integer, not ${typeof v === 'number' ? v : describe(v)}`);
+  }
+  return v;
+}
+
+function requireSize(v: unknown, what: string): number {
+  const n = requireInt(v, what);
+  if (n < 0) throw new RangeError(`${what} must be >= 0, not ${n}`);
+  return n;
+}
+
+function requirePort(port: unknown, syscall: string): number {
+  const p = requireInt(port, `${syscall}(): port`);
+  if (p < 0 || p > 65535) throw new RangeError(`${syscall}(): port must be 0-65535, not ${p}`);
+  return p;
+}
+
+function requireHost(host: unknown, syscall: string): string {
+  if (typeof host !== 'string') {
+    throw new TypeError(`${syscall}(): host must be a string such as '127.0.0.1', 'localhost' or '', not ${describe(host)}`);
+  }
+  return host;
+}
+
+function gaiError(code: number, sysErrno: number, host: string): SocketError {
+  if (code === C.EAI.EAI_SYSTEM && sysErrno > 0) return new SocketError(sysErrno, 'getaddrinfo', host);
+  const err = new SocketError(code, 'getaddrinfo', host);
+  err.address = host;
+  return err;
+}
+
+/** Resolve a host name to the raw address bytes of `family` (4 or 16 bytes) with getaddrinfo. */
+function resolveHost(host: string, family: number, forBind: boolean): { ip: Uint8Array; scopeId: number } {
+  if (family === C.AF_INET) {
+    if (host === '') return { ip: new Uint8Array(4), scopeId: 0 };
+    if (host === '<broadcast>') return { ip: new Uint8Array([255, 255, 255, 255]), scopeId: 0 };
+    const ip = parseIPv4(host);
+    if (ip) return { ip, scopeId: 0 };
+  } else {
+    if (host === '') return { ip: new Uint8Array(16), scopeId: 0 };
+    const ip = parseIPv6(host);
+    if (ip) return { ip, scopeId: 0 };
+  }
+  const res = libc.getaddrinfo(host, null, family, C.SOCK_STREAM, forBind ? C.AI_PASSIVE : 0);
+  if (res.code !== 0) throw gaiError(res.code, res.errno, host);
+  const first = res.list.find((ai) => ai.family === family);
+  if (!first) throw new SocketError(C.EAI.EAI_ADDRFAMILY!, 'getaddrinfo', host);
+  if (family === C.AF_INET) return { ip: first.addr.subarray(4, 8), scopeId: 0 };
+  return { ip: first.addr.subarray(8, 24), scopeId: first.addr.readUInt32LE(24) };
+}
+
+/**
+ * Encode a Python-style address for `family` into the shared sockaddr scratch buffer and
+ * return its length. Throws TypeError/RangeError for malformed input and SocketError for
+ * names that do not resolve.
+ */
+export function encodeAddress(family: number, addr: unknown, syscall: string): number {
+  if (family === C.AF_UNIX) {
+    let path: Uint8Array;
+    if (typeof addr === 'string') path = Buffer.from(addr, 'utf8');
+    else if (addr instanceof Uint8Array) path = addr;
+    else throw new TypeError(`${syscall}(): an AF_UNIX address must be a path string (or '\\0name' for an abstract socket), not ${describe(addr)}`);
+    const len = encodeUnix(saBuf, path);
+    if (len < 0) throw new SocketError(EINVAL, syscall, String(addr), `AF_UNIX path too long: at most ${C.UNIX_PATH_MAX - 1} bytes`);
+    return len;
+  }
+  if (family === C.AF_INET) {
+    if (!Array.isArray(addr) || addr.length !== 2) {
+      throw new TypeError(`${syscall}(): an AF_INET address must be a pair [host, port], not ${Array.isArray(addr) ? `an array of ${addr.length}` : describe(addr)}`);
+    }
+    const host = requireHost(addr[0], syscall);
+    const port = requirePort(addr[1], syscall);
+    return encodeInet(saBuf, resolveHost(host, family, syscall === 'bind').ip, port);
+  }
+  if (family === C.AF_INET6) {
+    if (!Array.isArray(addr) || addr.length < 2 || addr.length > 4) {
+      throw new TypeError(`${syscall}(): an AF_INET6 address must be [host, port] or [host, port, flowinfo, scopeId], not ${Array.isArray(addr) ? `an array of ${addr.length}` : describe(addr)}`);
+    }
+    const host = requireHost(addr[0], syscall);
+    const port = requirePort(addr[1], syscall);
+    const flowinfo = addr.length > 2 ? requireInt(addr[2], `${syscall}(): flowinfo`) : 0;
+    if (flowinfo < 0 || flowinfo > 0xfffff) throw new RangeError(`${syscall}(): flowinfo must be 0-1048575, not ${flowinfo}`);
+    const scope = addr.length > 3 ? requireInt(addr[3], `${syscall}(): scopeId`) : 0;
+    if (scope < 0 || scope > 0xffffffff) throw new RangeError(`${syscall}(): scopeId must be 0-4294967295, not ${scope}`);
+    const r = resolveHost(host, family, syscall === 'bind');
+    return encodeInet6(saBuf, r.ip, port, flowinfo, scope || r.scopeId);
+  }
+  throw new SocketError(errnoTable.EAFNOSUPPORT!, syscall, undefined, `address family ${family} is not supported; use AF_INET, AF_INET6 or AF_UNIX`);
+}
+
+type FdState = { fd: number };
+
+// Set just around `new Socket(..., fd)` for descriptors this module made itself (accept4,
+// socketpair): their status flags are known, so no fcntl is needed to learn them.
+let adopting: boolean | null = null;
+function adopt(family: number, type: number, proto: number, fd: number, nonblocking: boolean): Socket {
+  adopting = nonblocking;
+  try {
+    return new Socket(family, type, proto, fd);
+  } finally {
+    adopting = null;
+  }
+}
+
+function warnUnclosed(state: FdState): void {
+  if (state.fd < 0) return;
+  const fd = state.fd;
+  state.fd = -1;
+  libc.close(fd);
+  process.emitWarning(`unclosed socket fd=${fd}; call close() when done with it`, 'ResourceWarning');
+}
+
+const finalizer = new FinalizationRegistry<FdState>(warnUnclosed);
+
+/**
+ * A BSD socket (Python's `socket.socket`). Created close-on-exec and blocking; `send` never
+ * raises SIGPIPE. Errors are `SocketError`s; a socket collected while open is closed with a
+ * `ResourceWarning`.
+ */
+export class Socket {
+  readonly family: number;
+  readonly type: number;
+  readonly proto: number;
+  /** @internal Shared with the finalizer, which closes the fd if the Socket is collected. */
+  private readonly state: FdState;
+  private blocking = true;
+  /** @internal file status flags are known to be exactly O_NONBLOCK-or-not (our own fds). */
+  private ownFlags: boolean;
+
+  constructor(family: number = C.AF_INET, type: number = C.SOCK_STREAM, proto = 0, fileno?: number) {
+    requireInt(family, 'Socket(): family');
+    requireInt(type, 'Socket(): type');
+    requireInt(proto, 'Socket(): proto');
+    let fd: number;
+    if (fileno === undefined) {
+      fd = libc.socket(family, type | C.SOCK_CLOEXEC, proto);
+      if (fd < 0) throw socketError(-fd, 'socket', undefined, fd === -errnoTable.EAFNOSUPPORT! || fd === -EINVAL ? 'use AF_INET, AF_INET6 or AF_UNIX with SOCK_STREAM or SOCK_DGRAM' : undefined);
+      this.ownFlags = true;
+    } else {
+      fd = requireInt(fileno, 'Socket(): fileno');
+      if (adopting !== null) {
+        this.blocking = !adopting;
+        this.ownFlags = true;
+      } else {
+        const fl = libc.fcntl(fd, C.F_GETFL, 0);
+        if (fl < 0) throw socketError(-fl, 'fcntl', undefined, 'fileno must be an open descriptor');
+        this.blocking = (fl & C.O_NONBLOCK) === 0;
+        this.ownFlags = false;
+      }
+    }
+    this.family = family;
+    this.type = type & ~(C.SOCK_NONBLOCK | C.SOCK_CLOEXEC);
+    this.proto = proto;
+    if (fileno === undefined && (type & C.SOCK_NONBLOCK) !== 0) this.blocking = false;
+    this.state = { fd };
+    finalizer.register(this, this.state, this);
+  }
+
+  /** A new Socket on a duplicate (close-on-exec) of `fd`, as Python's `socket.fromfd`. */
+  static fromFd(fd: number, family: number, type: number, proto = 0): Socket {
+    requireInt(fd, 'Socket.fromFd(): fd');
+    const dupFd = libc.fcntl(fd, C.F_DUPFD_CLOEXEC, 0);
+    if (dupFd < 0) throw socketError(-dupFd, 'dup');
+    try {
+      return new Socket(family, type, proto, dupFd);
+    } catch (e) {
+      libc.close(dupFd);
+      throw e;
+    }
+  }
+
+  /** The descriptor, or -1 after close(). */
+  fileno(): number {
+    return this.state.fd;
+  }
+
+  /** @internal The open fd, or a SocketError EBADF naming `syscall`. */
+  private fdFor(syscall: string): number {
+    const fd = this.state.fd;
+    if (fd < 0) throw closedError(syscall);
+    return fd;
+  }
+
+  /** Close the socket. Idempotent: a second call does nothing (and never touches a reused fd). */
+  close(): void {
+    const fd = this.state.fd;
+    if (fd < 0) return;
+    this.state.fd = -1;
+    finalizer.unregister(this);
+    const r = libc.close(fd);
+    // EBADF would mean someone closed our fd behind our back; nothing else is worth raising.
+    if (r < 0 && r !== -EBADF) throw socketError(-r, 'close');
+  }
+
+  /** Forget the descriptor without closing it and return it (Python's `detach`). */
+  detach(): number {
+    const fd = this.state.fd;
+    this.state.fd = -1;
+    finalizer.unregister(this);
+    return fd;
+  }
+
+  /** A new Socket on a duplicate of this one's descriptor. */
+  dup(): Socket {
+    return Socket.fromFd(this.fdFor('dup'), this.family, this.type, this.proto);
+  }
+
+  setblocking(flag: boolean): void {
+    const fd = this.fdFor('setblocking');
+    const want = !!flag;
+    if (this.ownFlags) {
+      if (this.blocking === want) return;
+      const r = libc.fcntl(fd, C.F_SETFL, want ? 0 : C.O_NONBLOCK);
+      if (r < 0) throw socketError(-r, 'fcntl');
+    } else {
+      const fl = libc.fcntl(fd, C.F_GETFL, 0);
+      if (fl < 0) throw socketError(-fl, 'fcntl');
+      const r = libc.fcntl(fd, C.F_SETFL, want ? fl & ~C.O_NONBLOCK : fl | C.O_NONBLOCK);
+      if (r < 0) throw socketError(-r, 'fcntl');
+    }
+    this.blocking = want;
+  }
+
+  getblocking(): boolean {
+    this.fdFor('getblocking');
+    return this.blocking;
+  }
+
+  getInheritable(): boolean {
+    const r = libc.fcntl(this.fdFor('getInheritable'), C.F_GETFD, 0);
+    if (r < 0) throw socketError(-r, 'fcntl');
+    return (r & C.FD_CLOEXEC) === 0;
+  }
+
+  setInheritable(flag: boolean): void {
+    const fd = this.fdFor('setInheritable');
+    const r = libc.fcntl(fd, C.F_GETFD, 0);
+    if (r < 0) throw socketError(-r, 'fcntl');
+    const s = libc.fcntl(fd, C.F_SETFD, flag ? r & ~C.FD_CLOEXEC : r | C.FD_CLOEXEC);
+    if (s < 0) throw socketError(-s, 'fcntl');
+  }
+
+  bind(addr: Address): void {
+    const fd = this.fdFor('bind');
+    const len = encodeAddress(this.family, addr, 'bind');
+    const r = libc.bind(fd, saBuf, len);
+    if (r < 0) throw socketError(-r, 'bind', addr);
+  }
+
+  listen(backlog?: number): void {
+    const fd = this.fdFor('listen');
+    const n = backlog === undefined ? 128 : Math.max(0, requireInt(backlog, 'listen(): backlog'));
+    const r = libc.listen(fd, n);
+    if (r < 0) throw socketError(-r, 'listen');
+  }
+
+  /** Accept a connection: a new blocking, close-on-exec Socket and the peer's address. */
+  accept(): [Socket, Address] {
+    const r = this.acceptRaw(false);
+    if (typeof r === 'number') throw socketError(-r, 'accept');
+    return r;
+  }
+
+  /** @internal accept4 without throwing: the pair, or -errno. */
+  acceptRaw(nonblocking: boolean): [Socket, Address] | number {
+    const fd = this.state.fd;
+    if (fd < 0) return -EBADF;
+    saLen[0] = saBuf.length;
+    const nfd = libc.accept4(fd, saBuf, saLen, C.SOCK_CLOEXEC | (nonblocking ? C.SOCK_NONBLOCK : 0));
+    if (nfd < 0) return nfd;
+    const addr = saLen[0]! > 0 ? decodeSockaddr(saBuf, saLen[0]!) : '';
+    return [adopt(this.family, this.type, this.proto, nfd, nonblocking), addr];
+  }
+
+  /** Connect, raising SocketError (BlockingIOError EINPROGRESS for a non-blocking socket). */
+  connect(addr: Address): void {
+    const e = this.connectEx(addr);
+    if (e !== 0) throw socketError(e, 'connect', addr);
+  }
+
+  /** Connect and return 0 or a positive errno (name resolution errors still raise). */
+  connectEx(addr: Address): number {
+    const fd = this.fdFor('connect');
+    const len = encodeAddress(this.family, addr, 'connect');
+    const r = libc.connect(fd, saBuf, len);
+    return r < 0 ? -r : 0;
+  }
+
+  /** Send; returns the number of bytes sent. Never raises SIGPIPE (MSG_NOSIGNAL). */
+  send(data: Uint8Array, flags = 0): number {
+    const buf = requireBytes(data, 'send()');
+    const r = this.sendRaw(buf, requireInt(flags, 'send(): flags'));
+    if (r < 0) throw socketError(-r, 'send');
+    return r;
+  }
+
+  /** @internal send(2) without throwing: bytes sent or -errno. */
+  sendRaw(data: Uint8Array, flags: number): number {
+    const fd = this.state.fd;
+    if (fd < 0) return -EBADF;
+    return libc.send(fd, data, data.length, flags | C.MSG_NOSIGNAL);
+  }
+
+  /** Send all of `data`, looping over partial sends. */
+  sendall(data: Uint8Array, flags = 0): void {
+    let buf = requireBytes(data, 'sendall()');
+    requireInt(flags, 'sendall(): flags');
+    while (buf.length > 0) {
+      const r = this.sendRaw(buf, flags);
+      if (r < 0) throw socketError(-r, 'send');
+      buf = buf.subarray(r);
+    }
+  }
+
+  /** Receive up to `n` bytes; an empty Buffer means the peer closed (for stream sockets). */
+  recv(n: number, flags = 0): Buffer {
+    requireSize(n, 'recv(): bufsize');
+    const r = this.recvRaw(n, requireInt(flags, 'recv(): flags'));
+    if (typeof r === 'number') throw socketError(-r, 'recv');
+    return r;
+  }
+
+  /** @internal recv(2) without throwing: a right-sized copy, or -errno. */
+  recvRaw(n: number, flags: number): Buffer | number {
+    const fd = this.state.fd;
+    if (fd < 0) return -EBADF;
+    const buf = scratchFor(n);
+    const r = libc.recv(fd, buf, n, flags);
+    if (r < 0) return r;
+    const out = Buffer.allocUnsafe(r);
+    buf.copy(out, 0, 0, r);
+    return out;
+  }
+
+  /** Receive into `buffer`; returns the byte count. */
+  recvInto(buffer: Uint8Array, nbytes = 0, flags = 0): number {
+    const fd = this.fdFor('recv');
+    const buf = requireBytes(buffer, 'recvInto()');
+    const n = nbytes === 0 ? buf.length : Math.min(requireSize(nbytes, 'recvInto(): nbytes'), buf.length);
+    const r = libc.recv(fd, buf, n, requireInt(flags, 'recvInto(): flags'));
+    if (r < 0) throw socketError(-r, 'recv');
+    return r;
+  }
+
+  sendto(data: Uint8Array, addr: Address): number;
+  sendto(data: Uint8Array, flags: number, addr: Address): number;
+  sendto(data: Uint8Array, a: number | Address, b?: Address): number {
+    const buf = requireBytes(data, 'sendto()');
+    const flags = b === undefined ? 0 : requireInt(a, 'sendto(): flags');
+    const addr = (b === undefined ? a : b) as Address;
+    const fd = this.fdFor('sendto');
+    const len = encodeAddress(this.family, addr, 'sendto');
+    const r = libc.sendto(fd, buf, buf.length, flags | C.MSG_NOSIGNAL, saBuf, len);
+    if (r < 0) throw socketError(-r, 'sendto', addr);
+    return r;
+  }
+
+  recvfrom(n: number, flags = 0): [Buffer, Address] {
+    requireSize(n, 'recvfrom(): bufsize');
+    const fd = this.fdFor('recvfrom');
+    const buf = scratchFor(n);
+    saLen[0] = saBuf.length;
+    const r = libc.recvfrom(fd, buf, n, requireInt(flags, 'recvfrom(): flags'), saBuf, saLen);
+    if (r < 0) throw socketError(-r, 'recvfrom');
+    const addr = saLen[0]! > 0 ? decodeSockaddr(saBuf, saLen[0]!) : '';
+    return [Buffer.from(buf.subarray(0, r)), addr];
+  }
+
+  shutdown(how: number): void {
+    const fd = this.fdFor('shutdown');
+    requireInt(how, 'shutdown(): how');
+    if (how !== C.SHUT_RD && how !== C.SHUT_WR && how !== C.SHUT_RDWR) {
+      throw new RangeError(`shutdown(): how must be SHUT_RD, SHUT_WR or SHUT_RDWR, not ${how}`);
+    }
+    const r = libc.shutdown(fd, how);
+    if (r < 0) throw socketError(-r, 'shutdown');
+  }
+
+  getsockopt(level: number, opt: number): number;
+  getsockopt(level: number, opt: number, buflen: number): Buffer;
+  getsockopt(level: number, opt: number, buflen?: number): number | Buffer {
+    const fd = this.fdFor('getsockopt');
+    requireInt(level, 'getsockopt(): level');
+    requireInt(opt, 'getsockopt(): optname');
+    if (buflen === undefined) {
+      optLen[0] = 4;
+      const r = libc.getsockopt(fd, level, opt, optBuf, optLen);
+      if (r < 0) throw socketError(-r, 'getsockopt');
+      return optView.getInt32(0, true);
+    }
+    const size = requireSize(buflen, 'getsockopt(): buflen');
+    if (size < 1 || size > 1024) throw new RangeError('getsockopt(): buflen must be 1-1024');
+    const out = Buffer.alloc(size);
+    const len = new Int32Array([size]);
+    const r = libc.getsockopt(fd, level, opt, out, len);
+    if (r < 0) throw socketError(-r, 'getsockopt');
+    return out.subarray(0, len[0]);
+  }
+
+  /** Set an option: a number (C int) or bytes for struct options such as SO_LINGER. */
+  setsockopt(level: number, opt: number, value: number | boolean | Uint8Array): void {
+    const fd = this.fdFor('setsockopt');
+    requireInt(level, 'setsockopt(): level');
+    requireInt(opt, 'setsockopt(): optname');
+    let r: number;
+    if (value instanceof Uint8Array) {
+      r = libc.setsockopt(fd, level, opt, value, value.length);
+    } else if (typeof value === 'number' || typeof value === 'boolean') {
+      const v = typeof value === 'boolean' ? Number(value) : requireInt(value, 'setsockopt(): value');
+      optView.setInt32(0, v, true);
+      r = libc.setsockopt(fd, level, opt, optBuf, 4);
+    } else {
+      throw new TypeError(`setsockopt(): value must be an integer or bytes (Uint8Array), not ${describe(value)}`);
+    }
+    if (r < 0) throw socketError(-r, 'setsockopt');
+  }
+
+  getsockname(): Address {
+    const fd = this.fdFor('getsockname');
+    saLen[0] = saBuf.length;
+    const r = libc.getsockname(fd, saBuf, saLen);
+    if (r < 0) throw socketError(-r, 'getsockname');
+    return decodeSockaddr(saBuf, saLen[0]!);
+  }
+
+  getpeername(): Address {
+    const fd = this.fdFor('getpeername');
+    saLen[0] = saBuf.length;
+    const r = libc.getpeername(fd, saBuf, saLen);
+    if (r < 0) throw socketError(-r, 'getpeername');
+    return decodeSockaddr(saBuf, saLen[0]!);
+  }
+
+  toString(): string {
+    const fd = this.state.fd;
+    let s = `<Socket fd=${fd}, family=${this.family}, type=${this.type}, proto=${this.proto}`;
+    if (fd >= 0) {
+      try { s += `, laddr=${inspect(this.getsockname())}`; } catch { /* unbound */ }
+      try { s += `, raddr=${inspect(this.getpeername())}`; } catch { /* unconnected */ }
+    } else {
+      s = `<Socket [closed] fd=-1, family=${this.family}, type=${this.type}, proto=${this.proto}`;
+    }
+    return `${s}>`;
+  }
+
+  [inspect.custom](): string {
+    return this.toString();
+  }
+}
+
+/** A connected pair of sockets (AF_UNIX by default). */
+export function socketpair(family: number = C.AF_UNIX, type: number = C.SOCK_STREAM, proto = 0): [Socket, Socket] {
+  requireInt(family, 'socketpair(): family');
+  requireInt(type, 'socketpair(): type');
+  const fds = new Int32Array(2);
+  const r = libc.socketpair(family, type | C.SOCK_CLOEXEC, proto, fds);
+  if (r < 0) throw socketError(-r, 'socketpair');
+  const nonblocking = (type & C.SOCK_NONBLOCK) !== 0;
+  return [adopt(family, type, proto, fds[0]!, nonblocking), adopt(family, type, proto, fds[1]!, nonblocking)];
+}
+
+/** A close-on-exec pipe: `[readFd, writeFd]`. Close both with `closeFd`. */
+export function pipe(): [readFd: number, writeFd: number] {
+  const fds = new Int32Array(2);
+  const r = libc.pipe2(fds, C.O_CLOEXEC);
+  if (r < 0) throw socketError(-r, 'pipe');
+  return [fds[0]!, fds[1]!];
+}
+
+/** Close a raw descriptor (from `pipe()`); EBADF is reported as a SocketError. */
+export function closeFd(fd: number): void {
+  requireInt(fd, 'closeFd(): fd');
+  const r = libc.close(fd);
+  if (r < 0) throw socketError(-r, 'close');
+}
+
+export { SocketError, BlockingIOError } from './errors.js';

@@ -1,0 +1,265 @@
+// The libc seam: every system call the package makes goes through this file (and only this
+// file loads koffi for calls). Each wrapper returns a result >= 0 or -errno; it never throws,
+// never allocates, reads errno right after the call, and retries EINTR in place.
+import koffi from 'koffi';
+import { C } from './constants.js';
+import { EINTR, EISCONN, EALREADY, EINPROGRESS } from './errno.js';
+import { armed, takeFault } from './faults.js';
+
+const lib = koffi.load(process.platform === 'linux' ? 'libc.so.6' : 'libc.dylib');
+
+// Pointers are declared `void *` so Buffers and typed arrays pass with no copy.
+const raw = {
+  socket: lib.func('int socket(int, int, int)'),
+  socketpair: lib.func('int socketpair(int, int, int, void *)'),
+  bind: lib.func('int bind(int, void *, uint32_t)'),
+  listen: lib.func('int listen(int, int)'),
+  accept4: lib.func('int accept4(int, void *, void *, int)'),
+  connect: lib.func('int connect(int, void *, uint32_t)'),
+  send: lib.func('long send(int, void *, unsigned long, int)'),
+  recv: lib.func('long recv(int, void *, unsigned long, int)'),
+  sendto: lib.func('long sendto(int, void *, unsigned long, int, void *, uint32_t)'),
+  recvfrom: lib.func('long recvfrom(int, void *, unsigned long, int, void *, void *)'),
+  shutdown: lib.func('int shutdown(int, int)'),
+  close: lib.func('int close(int)'),
+  getsockopt: lib.func('int getsockopt(int, int, int, void *, void *)'),
+  setsockopt: lib.func('int setsockopt(int, int, int, void *, uint32_t)'),
+  getsockname: lib.func('int getsockname(int, void *, void *)'),
+  getpeername: lib.func('int getpeername(int, void *, void *)'),
+  fcntl: lib.func('int fcntl(int, int, ...)'),
+  dup: lib.func('int dup(int)'),
+  read: lib.func('long read(int, void *, unsigned long)'),
+  write: lib.func('long write(int, void *, unsigned long)'),
+  pipe2: lib.func('int pipe2(void *, int)'),
+  getaddrinfo: lib.func('int getaddrinfo(const char *, const char *, void *, _Out_ void **)'),
+  freeaddrinfo: lib.func('void freeaddrinfo(void *)'),
+  gai_strerror: lib.func('const char *gai_strerror(int)'),
+  strerror: lib.func('const char *strerror(int)'),
+  select: lib.func('int select(int, void *, void *, void *, void *)'),
+  poll: lib.func('int poll(void *, unsigned long, int)'),
+  epoll_create1: lib.func('int epoll_create1(int)'),
+  epoll_ctl: lib.func('int epoll_ctl(int, int, int, void *)'),
+  epoll_wait: lib.func('int epoll_wait(int, void *, int, int)'),
+};
+
+type Ptr = Uint8Array | Int32Array | null;
+
+// One wrapper per arity, built once: no closures or argument arrays per call.
+function w1(name: string, f: (a: any) => number) {
+  return (a: number): number => {
+    for (;;) {
+      let r = armed ? takeFault(name) : 0;
+      if (r === 0 && (r = f(a)) < 0) r = -koffi.errno();
+      if (r !== -EINTR) return r;
+    }
+  };
+}
+function w2(name: string, f: (a: any, b: any) => number) {
+  return (a: number, b: number): number => {
+    for (;;) {
+      let r = armed ? takeFault(name) : 0;
+      if (r === 0 && (r = f(a, b)) < 0) r = -koffi.errno();
+      if (r !== -EINTR) return r;
+    }
+  };
+}
+function w3<A, B, D>(name: string, f: (a: A, b: B, c: D) => number) {
+  return (a: A, b: B, c: D): number => {
+    for (;;) {
+      let r = armed ? takeFault(name) : 0;
+      if (r === 0 && (r = f(a, b, c)) < 0) r = -koffi.errno();
+      if (r !== -EINTR) return r;
+    }
+  };
+}
+function w4<A, B, D, E>(name: string, f: (a: A, b: B, c: D, d: E) => number) {
+  return (a: A, b: B, c: D, d: E): number => {
+    for (;;) {
+      let r = armed ? takeFault(name) : 0;
+      if (r === 0 && (r = f(a, b, c, d)) < 0) r = -koffi.errno();
+      if (r !== -EINTR) return r;
+    }
+  };
+}
+function w5<A, B, D, E, F>(name: string, f: (a: A, b: B, c: D, d: E, e: F) => number) {
+  return (a: A, b: B, c: D, d: E, e: F): number => {
+    for (;;) {
+      let r = armed ? takeFault(name) : 0;
+      if (r === 0 && (r = f(a, b, c, d, e)) < 0) r = -koffi.errno();
+      if (r !== -EINTR) return r;
+    }
+  };
+}
+function w6<A, B, D, E, F, G>(name: string, f: (a: A, b: B, c: D, d: E, e: F, g: G) => number) {
+  return (a: A, b: B, c: D, d: E, e: F, g: G): number => {
+    for (;;) {
+      let r = armed ? takeFault(name) : 0;
+      if (r === 0 && (r = f(a, b, c, d, e, g)) < 0) r = -koffi.errno();
+      if (r !== -EINTR) return r;
+    }
+  };
+}
+
+export const socket = w3<number, number, number>('socket', raw.socket);
+export const socketpair = w4<number, number, number, Int32Array>('socketpair', raw.socketpair);
+export const bind = w3<number, Uint8Array, number>('bind', raw.bind);
+export const listen = w2('listen', raw.listen);
+export const accept4 = w4<number, Ptr, Ptr, number>('accept4', raw.accept4);
+export const send = w4<number, Uint8Array, number, number>('send', raw.send);
+export const recv = w4<number, Uint8Array, number, number>('recv', raw.recv);
+export const sendto = w6<number, Uint8Array, number, number, Uint8Array, number>('sendto', raw.sendto);
+export const recvfrom = w6<number, Uint8Array, number, number, Ptr, Ptr>('recvfrom', raw.recvfrom);
+export const shutdown = w2('shutdown', raw.shutdown);
+export const getsockopt = w5<number, number, number, Uint8Array, Int32Array>('getsockopt', raw.getsockopt);
+export const setsockopt = w5<number, number, number, Uint8Array, number>('setsockopt', raw.setsockopt);
+export const getsockname = w3<number, Uint8Array, Int32Array>('getsockname', raw.getsockname);
+export const getpeername = w3<number, Uint8Array, Int32Array>('getpeername', raw.getpeername);
+export const dup = w1('dup', raw.dup);
+export const read = w3<number, Uint8Array, number>('read', raw.read);
+export const write = w3<number, Uint8Array, number>('write', raw.write);
+export const pipe2 = w2('pipe2', raw.pipe2 as (a: Int32Array, b: number) => number) as unknown as (fds: Int32Array, flags: number) => number;
+export const epollCreate1 = w1('epoll_create1', raw.epoll_create1);
+export const epollCtl = w4<number, number, number, Uint8Array | null>('epoll_ctl', raw.epoll_ctl);
+
+const fcntlRaw = (fd: number, cmd: number, arg: number): number => raw.fcntl(fd, cmd, 'int', arg);
+/** fcntl(fd, cmd, int arg). */
+export const fcntl = w3<number, number, number>('fcntl', fcntlRaw);
+
+/** close(2). Not retried on EINTR: Linux has released the descriptor either way. */
+export function close(fd: number): number {
+  let r = armed ? takeFault('close') : 0;
+  if (r === 0 && (r = raw.close(fd)) < 0) r = -koffi.errno();
+  return r === -EINTR ? 0 : r;
+}
+
+const connectPoll = new Uint8Array(8);
+const connectPollView = new DataView(connectPoll.buffer);
+const soErr = new Uint8Array(4);
+const soErrLen = new Int32Array(1);
+/**
+ * connect(2). A connect interrupted by a signal keeps going in the kernel, so calling it again
+ * would report EALREADY; instead a non-blocking socket reports EINPROGRESS, and a blocking one
+ * waits for the result and reads SO_ERROR, as CPython does (PEP 475).
+ */
+export function connect(fd: number, addr: Uint8Array, len: number): number {
+  let r = armed ? takeFault('connect') : 0;
+  if (r === 0) {
+    if ((r = raw.connect(fd, addr, len)) < 0) r = -koffi.errno();
+    if (r !== -EINTR) return r;
+  } else if (r === -EINTR) {
+    return connect(fd, addr, len); // an injected EINTR: nothing happened, so call again
+  } else {
+    return r;
+  }
+  const flags = raw.fcntl(fd, C.F_GETFL, 'int', 0);
+  if (flags >= 0 && (flags & C.O_NONBLOCK)) return -EINPROGRESS;
+  connectPollView.setInt32(0, fd, true);
+  connectPollView.setInt16(4, C.POLLOUT, true);
+  while (raw.poll(connectPoll, 1, -1) < 0 && koffi.errno() === EINTR);
+  soErrLen[0] = 4;
+  if (raw.getsockopt(fd, C.SOL_SOCKET, C.SO_ERROR, soErr, soErrLen) < 0) return -koffi.errno();
+  const e = new DataView(soErr.buffer).getInt32(0, true);
+  if (e === EISCONN || e === EALREADY) return 0;
+  return e === 0 ? 0 : -e;
+}
+
+function now(): number {
+  return performance.now();
+}
+
+const tv = new BigInt64Array(2);
+/**
+ * select(2) with a timeout in milliseconds (< 0: wait forever). After EINTR it is called again
+ * with the time that remains; fd sets are restored from `saved` copies by the caller-provided
+ * `restore` hook, since select rewrites them.
+ */
+export function select(nfds: number, r: Uint8Array | null, w: Uint8Array | null, x: Uint8Array | null,
+  timeoutMs: number, restore?: () => void): number {
+  const deadline = timeoutMs >= 0 ? now() + timeoutMs : 0;
+  for (;;) {
+    let res = armed ? takeFault('select') : 0;
+    if (res === 0) {
+      let tvp: BigInt64Array | null = null;
+      if (timeoutMs >= 0) {
+        const us = Math.max(0, Math.round((deadline - now()) * 1000));
+        tv[0] = BigInt(Math.floor(us / 1e6));
+        tv[1] = BigInt(us % 1e6);
+        tvp = tv;
+      }
+      if ((res = raw.select(nfds, r, w, x, tvp)) < 0) res = -koffi.errno();
+    }
+    if (res !== -EINTR) return res;
+    restore?.();
+  }
+}
+
+/** poll(2) with a timeout in milliseconds (< 0: forever); EINTR resumes with the time left. */
+export function poll(fds: Uint8Array, nfds: number, timeoutMs: number): number {
+  const deadline = timeoutMs >= 0 ? now() + timeoutMs : 0;
+  let t = timeoutMs;
+  for (;;) {
+    let r = armed ? takeFault('poll') : 0;
+    if (r === 0 && (r = raw.poll(fds, nfds, t)) < 0) r = -koffi.errno();
+    if (r !== -EINTR) return r;
+    if (timeoutMs >= 0) t = Math.max(0, Math.ceil(deadline - now()));
+  }
+}
+
+/** epoll_wait(2) with a timeout in milliseconds (< 0: forever); EINTR resumes with the time left. */
+export function epollWait(epfd: number, events: Uint8Array, maxEvents: number, timeoutMs: number): number {
+  const deadline = timeoutMs >= 0 ? now() + timeoutMs : 0;
+  let t = timeoutMs;
+  for (;;) {
+    let r = armed ? takeFault('epoll_wait') : 0;
+    if (r === 0 && (r = raw.epoll_wait(epfd, events, maxEvents, t)) < 0) r = -koffi.errno();
+    if (r !== -EINTR) return r;
+    if (timeoutMs >= 0) t = Math.max(0, Math.ceil(deadline - now()));
+  }
+}
+
+/** strerror(3): the C library's text for a positive errno. */
+export function strerror(e: number): string {
+  return raw.strerror(e) ?? `Unknown error ${e}`;
+}
+
+/** gai_strerror(3). */
+export function gaiStrerror(e: number): string {
+  return raw.gai_strerror(e) ?? `Unknown getaddrinfo error ${e}`;
+}
+
+const addrinfo = koffi.struct('asyncore_addrinfo', {
+  ai_flags: 'int', ai_family: 'int', ai_socktype: 'int', ai_protocol: 'int',
+  ai_addrlen: 'uint32_t', ai_addr: 'void *', ai_canonname: 'char *', ai_next: 'void *',
+});
+
+export interface AddrInfo { family: number; socktype: number; protocol: number; addr: Buffer }
+
+/**
+ * getaddrinfo(3): 0 and the results, or a negative EAI_* code (EAI_SYSTEM comes with errno).
+ * Blocking, as in Python; not on the per-event path.
+ */
+export function getaddrinfo(host: string | null, service: string | null, family: number, socktype: number,
+  flags: number): { code: number; errno: number; list: AddrInfo[] } {
+  const hints = Buffer.alloc(C.AI_OFF.size);
+  hints.writeInt32LE(flags, C.AI_OFF.flags);
+  hints.writeInt32LE(family, C.AI_OFF.family);
+  hints.writeInt32LE(socktype, C.AI_OFF.socktype);
+  const out: unknown[] = [null];
+  let code = armed ? takeFault('getaddrinfo') : 0;
+  if (code < 0) return { code: C.EAI.EAI_AGAIN!, errno: -code, list: [] };
+  code = raw.getaddrinfo(host, service, hints, out);
+  if (code !== 0) return { code, errno: koffi.errno(), list: [] };
+  const list: AddrInfo[] = [];
+  const head = out[0];
+  try {
+    for (let p = head; p; ) {
+      const ai = koffi.decode(p, addrinfo) as { ai_family: number; ai_socktype: number; ai_protocol: number; ai_addrlen: number; ai_addr: unknown; ai_next: unknown };
+      const bytes = koffi.decode(ai.ai_addr, koffi.array('uint8_t', ai.ai_addrlen)) as Uint8Array | number[];
+      list.push({ family: ai.ai_family, socktype: ai.ai_socktype, protocol: ai.ai_protocol, addr: Buffer.from(bytes) });
+      p = ai.ai_next;
+    }
+  } finally {
+    raw.freeaddrinfo(head);
+  }
+  return { code: 0, errno: 0, list };
+}
