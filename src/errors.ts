@@ -26,6 +26,8 @@ export class SocketError extends Error {
   declare port?: number;
 
   constructor(errno: number, syscall: string, address?: Address, hint?: string) {
+    // A Unix path may arrive as bytes (bind/connect/sendto accept them): keep and show it as text.
+    if ((address as unknown) instanceof Uint8Array) address = Buffer.from(address as unknown as Uint8Array).toString('utf8');
     const gai = syscall === 'getaddrinfo' && errno < 0;
     const code = gai ? gaiName(errno) : errnoName(errno);
     super(`${syscall} ${code}${formatAddress(address)}${hint ? ` (${hint})` : ''}`);

@@ -1,4 +1,13 @@
-// The public surface of the package.
+// The public surface of the package: Python's asyncore and asynchat, camelCased.
 export * from './constants.js';
-export { Socket, socketpair, pipe, closeFd, SocketError, BlockingIOError } from './socket.js';
+export { Socket, socketpair, pipe, closeFd } from './socket.js';
 export type { Address } from './socket.js';
+export { SocketError, BlockingIOError } from './errors.js';
+export {
+  socketMap, loop, poll, poll2, poll3, read, write, exception, readwrite, closeAll,
+  compactTraceback, ExitNow, choosePoller,
+} from './loop.js';
+export type { SocketMap, LoopOptions, PollerName, Channel } from './loop.js';
+export { Dispatcher, DispatcherWithSend } from './dispatcher.js';
+export type { DispatcherSocket } from './dispatcher.js';
+export { FileWrapper, FileDispatcher } from './file.js';

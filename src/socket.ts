@@ -106,7 +106,7 @@ export function encodeAddress(family: number, addr: unknown, syscall: string): n
     else if (addr instanceof Uint8Array) path = addr;
     else throw new TypeError(`${syscall}(): an AF_UNIX address must be a path string (or '\\0name' for an abstract socket), not ${describe(addr)}`);
     const len = encodeUnix(saBuf, path);
-    if (len < 0) throw new SocketError(EINVAL, syscall, String(addr), `AF_UNIX path too long: at most ${C.UNIX_PATH_MAX - 1} bytes`);
+    if (len < 0) throw new SocketError(EINVAL, syscall, addr as Address, `AF_UNIX path too long: at most ${C.UNIX_PATH_MAX - 1} bytes`);
     return len;
   }
   if (family === C.AF_INET) {
@@ -254,7 +254,7 @@ export class Socket {
     const fd = this.fdFor('setblocking');
     const want = !!flag;
     if (this.ownFlags) {
-      if (this.blocking === want) return;
+      // No early return on an unchanged flag: a dup() shares O_NONBLOCK and may have changed it.
       const r = libc.fcntl(fd, C.F_SETFL, want ? 0 : C.O_NONBLOCK);
       if (r < 0) throw socketError(-r, 'fcntl');
     } else {

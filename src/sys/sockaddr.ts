@@ -10,14 +10,18 @@ export const SOCKADDR_IN_SIZE = 16;
 export const SOCKADDR_IN6_SIZE = 28;
 const SUN_PATH_OFFSET = 2;
 
-/** Parse dotted-quad IPv4 text (exactly four decimal parts) into 4 bytes, or null. */
+/**
+ * Parse dotted-quad IPv4 text (exactly four decimal parts) into 4 bytes, or null. Like
+ * inet_pton, a part with a leading zero is rejected ('010' is octal to inet_aton and
+ * getaddrinfo, so it must not be read as decimal here).
+ */
 export function parseIPv4(text: string): Uint8Array | null {
   const parts = text.split('.');
   if (parts.length !== 4) return null;
   const out = new Uint8Array(4);
   for (let i = 0; i < 4; i++) {
     const p = parts[i]!;
-    if (!/^\d{1,3}$/.test(p)) return null;
+    if (!/^(?:0|[1-9]\d{0,2})$/.test(p)) return null;
     const n = Number(p);
     if (n > 255) return null;
     out[i] = n;

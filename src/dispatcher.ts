@@ -1,0 +1,454 @@
+// Dispatcher and DispatcherWithSend: CPython 3.11's asyncore.dispatcher, handler for handler.
+import { inspect } from 'node:util';
+import { C } from './sys/constants.js';
+import {
+  ACCEPT_NOTHING, CONNECT_PENDING, DISCONNECTED, EBADF, EINVAL, EISCONN, ENOTCONN, EWOULDBLOCK,
+} from './sys/errno.js';
+import { strerror } from './sys/libc.js';
+import { type Address, Socket } from './socket.js';
+import { SocketError, socketError } from './errors.js';
+import { type SocketMap, socketMap, channelRemoved, compactTraceback } from './loop.js';
+import type { FileWrapper } from './file.js';
+
+const EMPTY = Buffer.alloc(0);
+let nextId = 1;
+
+/** Python's repr() of an address, for toString(). */
+function reprAddress(addr: unknown): string {
+  if (Array.isArray(addr) && addr.length === 2 && typeof addr[0] === 'string' && typeof addr[1] === 'number') {
+    return `${addr[0]}:${addr[1]}`;
+  }
+  if (Array.isArray(addr)) return `(${addr.map((x) => (typeof x === 'string' ? `'${x}'` : String(x))).join(', ')})`;
+  return typeof addr === 'string' ? `'${addr.replace(/\0/g, '\\x00')}'` : String(addr);
+}
+
+/** Python's strerror for an errno, never empty (CPython's asyncore._strerror). */
+export function _strerror(err: number): string {
+  const s = strerror(err);
+  return s && s.length > 0 ? s : `Unknown error ${err}`;
+}
+
+/** The socket-like objects a Dispatcher drives: a Socket or a FileWrapper. */
+export type DispatcherSocket = Socket | FileWrapper;
+
+/**
+ * A thin wrapper around a non-blocking socket whose handlers the loop calls (Python's
+ * `asyncore.dispatcher`). Subclass it and override `handleRead()`, `handleWrite()`, ...
+ */
+export class Dispatcher {
+  debug = false;
+  connected = false;
+  accepting = false;
+  connecting = false;
+  closing = false;
+  addr: Address | null = null;
+  /** Log types `logInfo` does not print (default: warnings). */
+  ignoreLogTypes: Set<string> = new Set(['warning']);
+  socket: DispatcherSocket | null = null;
+  /** The family and type given to createSocket(). */
+  familyAndType?: [family: number, type: number];
+  /** @internal The map this channel adds itself to. */
+  _map: SocketMap;
+  /** @internal The fd this channel is registered under (null when not in a map). */
+  _fileno: number | null = null;
+  readonly #id = nextId++;
+
+  constructor(sock?: Socket | null, map?: SocketMap) {
+    this._map = map ?? socketMap;
+    if (sock) {
+      // Non-blocking, in case the socket came from a blocking source (accept()).
+      sock.setblocking(false);
+      this.setSocket(sock, map);
+      this.connected = true;
+      try {
+        this.addr = sock.getpeername();
+      } catch (err) {
+        if (err instanceof SocketError && (err.errno === ENOTCONN || err.errno === EINVAL)) {
+          this.connected = false; // an unconnected socket is fine
+        } else {
+          // Broken in some unknown way: keep it out of the map so it is never polled.
+          this.delChannel(map);
+          throw err;
+        }
+      }
+    }
+  }
+
+  toString(): string {
+    const status = [this.constructor.name];
+    if (this.accepting && this.addr) status.push('listening');
+    else if (this.connected) status.push('connected');
+    if (this.addr !== null && this.addr !== undefined) status.push(reprAddress(this.addr));
+    return `<${status.join(' ')} at 0x${this.#id.toString(16)}>`;
+  }
+
+  [inspect.custom](): string {
+    return this.toString();
+  }
+
+  addChannel(map?: SocketMap): void {
+    if (this._fileno === null) throw new TypeError('addChannel(): the channel has no socket; call createSocket() or setSocket() first');
+    (map ?? this._map).set(this._fileno, this);
+  }
+
+  delChannel(map?: SocketMap): void {
+    const fd = this._fileno;
+    const m = map ?? this._map;
+    // Only our own entry: the fd number may already belong to a newer channel.
+    if (fd !== null && m.get(fd) === this) {
+      m.delete(fd);
+      channelRemoved(m, fd);
+    }
+    this._fileno = null;
+  }
+
+  /** Create a non-blocking socket and register the channel (AF_INET, SOCK_STREAM by default). */
+  createSocket(family: number = C.AF_INET, type: number = C.SOCK_STREAM): void {
+    this.familyAndType = [family, type];
+    const sock = new Socket(family, type | C.SOCK_NONBLOCK);
+    this.setSocket(sock);
+  }
+
+  setSocket(sock: DispatcherSocket, map?: SocketMap): void {
+    this.socket = sock;
+    this._fileno = sock.fileno();
+    this.addChannel(map);
+  }
+
+  /** Set SO_REUSEADDR so a server can rebind its port at once; failures are ignored. */
+  setReuseAddr(): void {
+    const sock = this.socket;
+    if (!(sock instanceof Socket)) return;
+    try {
+      sock.setsockopt(C.SOL_SOCKET, C.SO_REUSEADDR, sock.getsockopt(C.SOL_SOCKET, C.SO_REUSEADDR) | 1);
+    } catch (e) {
+      if (!(e instanceof SocketError)) throw e;
+    }
+  }
+
+  // ---- predicates for the poller ----
+
+  /** Ask for read events this pass (default: true). */
+  readable(): boolean {
+    return true;
+  }
+
+  /** Ask for write events this pass (default: true). */
+  writable(): boolean {
+    return true;
+  }
+
+  // ---- socket methods ----
+
+  private requireSocket(op: string): DispatcherSocket {
+    const s = this.socket;
+    if (s === null) throw new TypeError(`${op}(): the channel has no socket; call createSocket() first`);
+    return s;
+  }
+
+  listen(backlog: number): void {
+    this.accepting = true;
+    (this.requireSocket('listen') as Socket).listen(backlog);
+  }
+
+  bind(addr: Address): void {
+    this.addr = addr;
+    (this.requireSocket('bind') as Socket).bind(addr);
+  }
+
+  /** Start a non-blocking connect; `handleConnect()` runs when it completes. */
+  connect(address: Address): void {
+    this.connected = false;
+    this.connecting = true;
+    const err = (this.requireSocket('connect') as Socket).connectEx(address);
+    if (CONNECT_PENDING.has(err)) {
+      this.addr = address;
+      return;
+    }
+    if (err === 0 || err === EISCONN) {
+      this.addr = address;
+      this.handleConnectEvent();
+    } else {
+      throw socketError(err, 'connect', address);
+    }
+  }
+
+  /** Accept a connection: `[sock, addr]`, or null when there was nothing to accept after all. */
+  accept(): [Socket, Address] | null {
+    const sock = this.requireSocket('accept');
+    let r: [Socket, Address] | number;
+    if (sock instanceof Socket) {
+      r = sock.acceptRaw(false);
+    } else {
+      try {
+        r = (sock as unknown as Socket).accept();
+      } catch (e) {
+        if (e instanceof TypeError) return null;
+        if (!(e instanceof SocketError)) throw e;
+        r = -e.errno;
+      }
+    }
+    if (typeof r === 'number') {
+      if (ACCEPT_NOTHING.has(-r)) return null;
+      throw socketError(-r, 'accept');
+    }
+    return r;
+  }
+
+  /** Send what the socket takes now; 0 if it would block or the peer is gone (handleClose ran). */
+  send(data: Uint8Array): number {
+    const sock = this.requireSocket('send');
+    let r: number;
+    if (typeof sock.sendRaw === 'function') {
+      if (!(data instanceof Uint8Array)) {
+        throw new TypeError(`send(): data must be bytes (Buffer or Uint8Array), not ${typeof data === 'string' ? 'a string; encode it first, e.g. Buffer.from(text)' : typeof data}`);
+      }
+      r = sock.sendRaw(data, 0);
+    } else {
+      try {
+        r = (sock as DispatcherSocket).send(data);
+      } catch (e) {
+        if (!(e instanceof SocketError)) throw e;
+        r = -e.errno;
+      }
+    }
+    if (r >= 0) return r;
+    const e = -r;
+    if (e === EWOULDBLOCK) return 0;
+    if (DISCONNECTED.has(e)) {
+      this.handleClose();
+      return 0;
+    }
+    throw socketError(e, 'send');
+  }
+
+  /**
+   * Receive up to `bufferSize` bytes. An empty Buffer means the peer closed (or the connection
+   * broke) and `handleClose()` has run. Raises BlockingIOError when nothing is there after all.
+   */
+  recv(bufferSize: number): Buffer {
+    const sock = this.requireSocket('recv');
+    let r: Buffer | number;
+    if (typeof sock.recvRaw === 'function') {
+      if (!(bufferSize >= 0) || !Number.isInteger(bufferSize)) {
+        throw new RangeError(`recv(): bufferSize must be a non-negative integer, not ${String(bufferSize)}`);
+      }
+      r = sock.recvRaw(bufferSize, 0);
+    } else {
+      try {
+        r = (sock as DispatcherSocket).recv(bufferSize);
+      } catch (e) {
+        if (!(e instanceof SocketError)) throw e;
+        r = -e.errno;
+      }
+    }
+    if (typeof r === 'number') {
+      if (DISCONNECTED.has(-r)) {
+        this.handleClose();
+        return EMPTY;
+      }
+      throw socketError(-r, 'recv');
+    }
+    if (r.length === 0) {
+      // A closed connection shows up as readable with nothing to read.
+      this.handleClose();
+      return EMPTY;
+    }
+    return r;
+  }
+
+  /** Close the socket and leave the map. Safe to call more than once. */
+  close(): void {
+    this.connected = false;
+    this.accepting = false;
+    this.connecting = false;
+    this.delChannel();
+    if (this.socket !== null) {
+      try {
+        this.socket.close();
+      } catch (e) {
+        if (!(e instanceof SocketError) || (e.errno !== ENOTCONN && e.errno !== EBADF)) throw e;
+      }
+    }
+  }
+
+  // ---- logging ----
+
+  /** 'Hit' logging: writes `log: message` to stderr. */
+  log(message: unknown): void {
+    process.stderr.write(`log: ${String(message)}\n`);
+  }
+
+  /** Informational, warning and error logging: `type: message` to stdout unless ignored. */
+  logInfo(message: unknown, type = 'info'): void {
+    const ignored = this.ignoreLogTypes as Set<string> | readonly string[] | null | undefined;
+    const hidden = ignored instanceof Set ? ignored.has(type) : Array.isArray(ignored) ? ignored.includes(type) : false;
+    if (!hidden) process.stdout.write(`${type}: ${String(message)}\n`);
+  }
+
+  // ---- events: the loop calls these ----
+
+  handleReadEvent(): void {
+    if (this.accepting) {
+      // Listening channels never connect; they spawn connected sockets.
+      this.handleAccept();
+    } else if (!this.connected) {
+      if (this.connecting) this.handleConnectEvent();
+      this.handleRead();
+    } else {
+      this.handleRead();
+    }
+  }
+
+  handleConnectEvent(): void {
+    const err = (this.requireSocket('connect') as Socket).getsockopt(C.SOL_SOCKET, C.SO_ERROR);
+    if (err !== 0) throw socketError(err, 'connect', this.addr ?? undefined);
+    this.handleConnect();
+    this.connected = true;
+    this.connecting = false;
+  }
+
+  handleWriteEvent(): void {
+    // A listening channel has nothing to write; pretend the event did not happen.
+    if (this.accepting) return;
+    if (!this.connected && this.connecting) this.handleConnectEvent();
+    this.handleWrite();
+  }
+
+  handleExptEvent(): void {
+    // An error condition first (close, as a read of nothing would); otherwise OOB data.
+    const err = (this.requireSocket('getsockopt') as Socket).getsockopt(C.SOL_SOCKET, C.SO_ERROR);
+    if (err !== 0) this.handleClose();
+    else this.handleExpt();
+  }
+
+  /** An uncaught error in a handler: logs a compact traceback at type 'error', then closes. */
+  handleError(err: unknown): void {
+    const [, name, message, info] = compactTraceback(err);
+    let self: string;
+    try {
+      self = this.toString();
+    } catch {
+      self = `<toString() failed for object at 0x${this.#id.toString(16)}>`;
+    }
+    this.logInfo(`uncaptured exception, closing channel ${self} (${name}:${message} ${info})`, 'error');
+    this.handleClose();
+  }
+
+  handleExpt(): void {
+    this.logInfo('unhandled incoming priority event', 'warning');
+  }
+
+  handleRead(): void {
+    this.logInfo('unhandled read event', 'warning');
+  }
+
+  handleWrite(): void {
+    this.logInfo('unhandled write event', 'warning');
+  }
+
+  handleConnect(): void {
+    this.logInfo('unhandled connect event', 'warning');
+  }
+
+  /** A listening channel is readable: accept and pass the connection to handleAccepted. */
+  handleAccept(): void {
+    const pair = this.accept();
+    if (pair !== null) this.handleAccepted(pair[0], pair[1]);
+  }
+
+  handleAccepted(sock: Socket, _addr: Address): void {
+    sock.close();
+    this.logInfo('unhandled accepted event', 'warning');
+  }
+
+  handleClose(): void {
+    this.logInfo('unhandled close event', 'warning');
+    this.close();
+  }
+}
+
+/** Sends at most this much per send(2), as CPython's dispatcher_with_send. */
+const SEND_CHUNK = 65536;
+
+/**
+ * A Dispatcher with simple output buffering: `send()` queues, and the loop writes the queue
+ * out as the socket accepts it (Python's `asyncore.dispatcher_with_send`).
+ */
+export class DispatcherWithSend extends Dispatcher {
+  // Chunks are kept unjoined so that many small sends to a slow reader stay linear.
+  #chunks: Buffer[] = [];
+  #size = 0;
+
+  constructor(sock?: Socket | null, map?: SocketMap) {
+    super(sock, map);
+  }
+
+  /** What is still to be sent. */
+  get outBuffer(): Buffer {
+    if (this.#chunks.length > 1) this.#chunks = [Buffer.concat(this.#chunks, this.#size)];
+    return this.#chunks[0] ?? EMPTY;
+  }
+
+  set outBuffer(data: Uint8Array) {
+    const b = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    this.#chunks = b.length > 0 ? [b] : [];
+    this.#size = b.length;
+  }
+
+  initiateSend(): void {
+    if (this.#size === 0) {
+      Dispatcher.prototype.send.call(this, EMPTY);
+      return;
+    }
+    let head = this.#chunks[0]!;
+    if (head.length < SEND_CHUNK && this.#chunks.length > 1) {
+      // Coalesce small chunks into one send of up to SEND_CHUNK bytes.
+      const parts: Buffer[] = [];
+      let n = 0;
+      while (this.#chunks.length > 0 && n < SEND_CHUNK) {
+        const c = this.#chunks[0]!;
+        if (n + c.length <= SEND_CHUNK) {
+          parts.push(c);
+          n += c.length;
+          this.#chunks.shift();
+        } else {
+          parts.push(c.subarray(0, SEND_CHUNK - n));
+          this.#chunks[0] = c.subarray(SEND_CHUNK - n);
+          n = SEND_CHUNK;
+        }
+      }
+      head = Buffer.concat(parts, n);
+      this.#chunks.unshift(head);
+    }
+    const sent = Dispatcher.prototype.send.call(this, head.length > SEND_CHUNK ? head.subarray(0, SEND_CHUNK) : head);
+    if (sent > 0) {
+      this.#size -= sent;
+      if (sent === head.length) this.#chunks.shift();
+      else this.#chunks[0] = head.subarray(sent);
+    }
+  }
+
+  override handleWrite(): void {
+    this.initiateSend();
+  }
+
+  override writable(): boolean {
+    return !this.connected || this.#size > 0;
+  }
+
+  /** Queue `data` and try to send it now. Returns `data.length` (everything is queued). */
+  override send(data: Uint8Array): number {
+    if (!(data instanceof Uint8Array)) {
+      throw new TypeError(`send(): data must be bytes (Buffer or Uint8Array), not ${typeof data === 'string' ? 'a string; encode it first, e.g. Buffer.from(text)' : typeof data}`);
+    }
+    if (this.debug) this.logInfo(`sending ${inspect(Buffer.from(data))}`);
+    if (data.length > 0) {
+      // Copy: the caller may reuse its buffer once send() returns.
+      this.#chunks.push(Buffer.from(data));
+      this.#size += data.length;
+    }
+    this.initiateSend();
+    return data.length;
+  }
+}

@@ -1,0 +1,385 @@
+// The asyncore loop: socketMap, one pass per poll()/poll2() call, event routing (read, write,
+// exception, readwrite), closeAll, compactTraceback, ExitNow.
+import { fileURLToPath } from 'node:url';
+import { C } from './sys/constants.js';
+import { DISCONNECTED, EBADF, WOULD_BLOCK } from './sys/errno.js';
+import { poll as pollSyscall } from './sys/libc.js';
+import { SocketError, socketError } from './errors.js';
+import { type Poller, type PollerName, SELECT_EXPT } from './pollers/types.js';
+import { SelectPoller } from './pollers/select.js';
+import { PollPoller } from './pollers/poll.js';
+import { EpollPoller } from './pollers/epoll.js';
+
+export type { PollerName } from './pollers/types.js';
+
+/** What a map holds: anything with the handlers a pass calls (Dispatcher and subclasses). */
+export interface Channel {
+  readable(): boolean;
+  writable(): boolean;
+  accepting?: boolean;
+  handleReadEvent(): void;
+  handleWriteEvent(): void;
+  handleExptEvent(): void;
+  handleClose(): void;
+  handleError(err: unknown): void;
+}
+
+/** fd → channel. */
+export type SocketMap = Map<number, any>;
+
+/** The global map, used when no map is given. One live Map, never replaced. */
+export const socketMap: SocketMap = new Map();
+
+/** Thrown from a handler, it leaves `loop()` (it is not routed to `handleError`). */
+export class ExitNow extends Error {
+  constructor(message?: string) {
+    super(message);
+  }
+
+  override get name(): string {
+    return 'ExitNow';
+  }
+}
+
+export const { POLLIN, POLLPRI, POLLOUT, POLLERR, POLLHUP, POLLNVAL } = C;
+
+// ---- Event routing ----
+
+/** A BlockingIOError for EAGAIN escaping a handler: readiness was spurious, nothing is lost. */
+function isWouldBlock(e: unknown): boolean {
+  return e instanceof SocketError && WOULD_BLOCK.has(e.errno);
+}
+
+type ReadTarget = { handleReadEvent(): void; handleError(err: unknown): void };
+type WriteTarget = { handleWriteEvent(): void; handleError(err: unknown): void };
+type ExptTarget = { handleExptEvent(): void; handleError(err: unknown): void };
+type RWTarget = ReadTarget & WriteTarget & ExptTarget & { handleClose(): void };
+
+/** Call `obj.handleReadEvent()`, routing failures to `obj.handleError(err)` (ExitNow escapes). */
+export function read(obj: ReadTarget): void {
+  try {
+    obj.handleReadEvent();
+  } catch (e) {
+    if (e instanceof ExitNow) throw e;
+    if (!isWouldBlock(e)) obj.handleError(e);
+  }
+}
+
+/** Call `obj.handleWriteEvent()`, routing failures to `obj.handleError(err)` (ExitNow escapes). */
+export function write(obj: WriteTarget): void {
+  try {
+    obj.handleWriteEvent();
+  } catch (e) {
+    if (e instanceof ExitNow) throw e;
+    if (!isWouldBlock(e)) obj.handleError(e);
+  }
+}
+
+/** Call `obj.handleExptEvent()`, routing failures to `obj.handleError(err)` (CPython's `_exception`). */
+export function exception(obj: ExptTarget): void {
+  try {
+    obj.handleExptEvent();
+  } catch (e) {
+    if (e instanceof ExitNow) throw e;
+    if (!isWouldBlock(e)) obj.handleError(e);
+  }
+}
+
+/**
+ * Deliver poll(2) flags to a channel: POLLIN → read, POLLOUT → write, POLLPRI → expt, then
+ * HUP/ERR/NVAL → `handleClose()`. A disconnect errno closes instead of reporting an error.
+ */
+export function readwrite(obj: RWTarget, flags: number): void {
+  try {
+    if (flags & POLLIN) obj.handleReadEvent();
+    if (flags & POLLOUT) obj.handleWriteEvent();
+    if (flags & POLLPRI) obj.handleExptEvent();
+    if (flags & (POLLHUP | POLLERR | POLLNVAL)) obj.handleClose();
+  } catch (e) {
+    if (e instanceof ExitNow) throw e;
+    if (e instanceof SocketError && DISCONNECTED.has(e.errno)) obj.handleClose();
+    else if (!isWouldBlock(e)) obj.handleError(e);
+  }
+}
+
+// ---- Passes ----
+
+/** A poller plus the per-pass bookkeeping for one map. */
+class Driver {
+  readonly poller: Poller;
+  private pass = 0;
+  /** The channel each fd had when this pass declared it, and in which pass. */
+  private owners: object[] = [];
+  private ownerPass = new Int32Array(256);
+  private snapFds: number[] = [];
+  private snapObjs: Channel[] = [];
+
+  constructor(name: PollerName) {
+    this.poller = name === 'select' ? new SelectPoller() : name === 'poll' ? new PollPoller() : new EpollPoller();
+  }
+
+  /** One pass: ask every channel, wait up to `timeout` seconds (null: forever), dispatch. */
+  run(timeout: number | null, map: SocketMap): void {
+    const poller = this.poller;
+    const isSelect = poller.name === 'select';
+    const pass = ++this.pass;
+    // A snapshot, as CPython's list(map.items()): channels added by readable() wait a pass.
+    const fds = this.snapFds, objs = this.snapObjs;
+    let n = 0;
+    for (const [fd, obj] of map) {
+      fds[n] = fd;
+      objs[n++] = obj;
+    }
+    let interested = 0;
+    try {
+      for (let i = 0; i < n; i++) {
+        const fd = fds[i]!, obj = objs[i]!;
+        const r = obj.readable();
+        const w = obj.writable();
+        let ev = 0;
+        if (r) ev = isSelect ? POLLIN | SELECT_EXPT : POLLIN | POLLPRI;
+        // Listening channels are never polled for writing.
+        if (w && !obj.accepting) ev |= POLLOUT;
+        if (isSelect && w) ev |= SELECT_EXPT;
+        if (ev === 0 || map.get(fd) !== obj) continue;
+        poller.register(fd, ev, obj);
+        if (fd >= this.ownerPass.length) {
+          const bigger = new Int32Array(Math.max(fd + 1, this.ownerPass.length * 2));
+          bigger.set(this.ownerPass);
+          this.ownerPass = bigger;
+        }
+        this.owners[fd] = obj;
+        this.ownerPass[fd] = pass;
+        interested++;
+      }
+    } catch (e) {
+      poller.reset();
+      throw e;
+    } finally {
+      objs.fill(undefined as unknown as Channel, 0, n); // drop references held by the snapshot
+    }
+    const ms = timeout === null ? -1 : isSelect ? timeout * 1000 : Math.trunc(timeout * 1000);
+    if (interested === 0 && isSelect) {
+      sleep(ms); // CPython's select pass sleeps when there is nothing to wait for
+      return;
+    }
+    const k = poller.poll(ms);
+    if (k < 0) throw socketError(-k, poller.name === 'epoll' ? 'epoll_wait' : poller.name);
+    const readyFds = poller.readyFds, readyEvents = poller.readyEvents;
+    for (let i = 0; i < k; i++) {
+      const fd = readyFds[i]!;
+      if (this.ownerPass[fd] !== pass) continue;
+      const obj = this.owners[fd] as Channel;
+      // Closed during this pass, or its fd number now belongs to someone else: no events.
+      if (map.get(fd) !== obj) continue;
+      const ev = readyEvents[i]!;
+      if (isSelect) {
+        if (ev === POLLIN) read(obj);
+        else if (ev === POLLOUT) write(obj);
+        else exception(obj);
+      } else {
+        readwrite(obj, ev);
+      }
+    }
+  }
+
+  close(): void {
+    this.poller.close();
+    this.owners = [];
+  }
+}
+
+const noFds = new Uint8Array(8);
+function sleep(ms: number): void {
+  if (ms === 0) return;
+  // poll(2) on no descriptors: a sleep that resumes with the time left after EINTR.
+  pollSyscall(noFds, 0, ms < 0 ? -1 : Math.ceil(ms));
+}
+
+const drivers = new WeakMap<SocketMap, Map<PollerName, Driver>>();
+
+function driverFor(map: SocketMap, name: PollerName): Driver {
+  let byName = drivers.get(map);
+  if (!byName) drivers.set(map, (byName = new Map()));
+  let d = byName.get(name);
+  if (!d) byName.set(name, (d = new Driver(name)));
+  return d;
+}
+
+/** Release the pollers kept for `map` (the epoll descriptor). Called when a map empties. */
+export function releasePollers(map: SocketMap): void {
+  const byName = drivers.get(map);
+  if (!byName) return;
+  for (const d of byName.values()) d.close();
+  drivers.delete(map);
+}
+
+/** A channel left `map`: persistent pollers must drop `fd` before its number is reused. */
+export function channelRemoved(map: SocketMap, fd: number): void {
+  const byName = drivers.get(map);
+  if (!byName) return;
+  if (map.size === 0) {
+    releasePollers(map);
+    return;
+  }
+  for (const d of byName.values()) d.poller.unregister(fd);
+}
+
+function checkTimeout(timeout: unknown, fn: string): number | null {
+  if (timeout === null) return null;
+  if (typeof timeout !== 'number' || Number.isNaN(timeout)) {
+    throw new TypeError(`${fn}: timeout must be a number of seconds (or null to wait forever), not ${typeof timeout}`);
+  }
+  if (timeout < 0) throw new RangeError(`${fn}: timeout must be >= 0 seconds, not ${timeout}`);
+  return timeout;
+}
+
+function checkMap(map: unknown, fn: string): SocketMap {
+  if (map === undefined || map === null) return socketMap;
+  if (!(map instanceof Map)) throw new TypeError(`${fn}: map must be a Map of fd to channel (or omitted for socketMap)`);
+  return map;
+}
+
+/** One select(2) pass over `map` (default socketMap), waiting up to `timeout` seconds. */
+export function poll(timeout: number | null = 0, map?: SocketMap): void {
+  const t = checkTimeout(timeout, 'poll()');
+  const m = checkMap(map, 'poll()');
+  if (m.size > 0) driverFor(m, 'select').run(t, m);
+}
+
+/** One poll(2) pass over `map` (default socketMap), waiting up to `timeout` seconds. */
+export function poll2(timeout: number | null = 0, map?: SocketMap): void {
+  const t = checkTimeout(timeout, 'poll2()');
+  const m = checkMap(map, 'poll2()');
+  if (m.size > 0) driverFor(m, 'poll').run(t, m);
+}
+
+/** Alias of poll2, as in CPython. */
+export const poll3 = poll2;
+
+const POLLERS: readonly PollerName[] = ['select', 'poll', 'epoll'];
+
+export interface LoopOptions {
+  /** Seconds each pass may wait (default 30; null: forever). */
+  timeout?: number | null;
+  /** Use poll(2) instead of select(2). */
+  usePoll?: boolean;
+  /** The channels to serve (default socketMap). */
+  map?: SocketMap;
+  /** Passes to run; undefined/null: until the map is empty. */
+  count?: number | null;
+  /** Backend, overriding usePoll and ASYNCORE_POLLER. */
+  poller?: PollerName;
+}
+
+/** The backend `loop()` would use for these options. */
+export function choosePoller(opts: LoopOptions = {}): PollerName {
+  if (opts.poller !== undefined) {
+    if (!POLLERS.includes(opts.poller)) {
+      throw new RangeError(`loop(): poller must be one of ${POLLERS.map((p) => `'${p}'`).join(', ')}, not ${String(opts.poller)}`);
+    }
+    return opts.poller;
+  }
+  if (opts.usePoll) return 'poll';
+  const env = process.env.ASYNCORE_POLLER;
+  if (env) {
+    if (!POLLERS.includes(env as PollerName)) {
+      throw new RangeError(`ASYNCORE_POLLER must be one of ${POLLERS.join(', ')}, not '${env}'`);
+    }
+    return env as PollerName;
+  }
+  return 'select';
+}
+
+/** Maps currently served by a loopAsync(); loop() refuses them. */
+export const asyncServed = new WeakSet<SocketMap>();
+
+/**
+ * Serve the channels in `map` until it is empty or `count` passes have run. Synchronous, like
+ * Python: it owns the thread (use `loopAsync` to share it with the rest of Node).
+ */
+export function loop(opts: LoopOptions = {}): void {
+  if (opts === null || typeof opts !== 'object') {
+    throw new TypeError('loop(): options must be an object such as { timeout: 30, count: 1 }');
+  }
+  const timeout = checkTimeout(opts.timeout === undefined ? 30 : opts.timeout, 'loop()');
+  const map = checkMap(opts.map, 'loop()');
+  let count = opts.count;
+  if (count !== undefined && count !== null && (typeof count !== 'number' || Number.isNaN(count))) {
+    throw new TypeError(`loop(): count must be a number of passes (or null for no limit), not ${typeof count}`);
+  }
+  if (asyncServed.has(map)) {
+    throw new Error('loop(): this map is being served by loopAsync(); await it (or use another map) instead of calling loop() on it');
+  }
+  const name = choosePoller(opts);
+  if (map.size === 0) return;
+  const driver = driverFor(map, name);
+  try {
+    if (count === undefined || count === null) {
+      while (map.size > 0) driver.run(timeout, map);
+    } else {
+      for (; map.size > 0 && count > 0; count--) driver.run(timeout, map);
+    }
+  } finally {
+    if (map.size === 0) releasePollers(map);
+  }
+}
+
+/**
+ * Close every channel in `map` (default socketMap) and clear it. EBADF is ignored; other
+ * errors propagate unless `ignoreAll`. ExitNow always propagates.
+ */
+export function closeAll(map?: SocketMap, ignoreAll = false): void {
+  const m = checkMap(map, 'closeAll()');
+  try {
+    for (const x of [...m.values()]) {
+      try {
+        x.close();
+      } catch (e) {
+        if (e instanceof ExitNow) throw e;
+        if (e instanceof SocketError && e.errno === EBADF) continue;
+        if (!ignoreAll) throw e;
+      }
+    }
+    m.clear();
+  } finally {
+    if (m.size === 0) releasePollers(m);
+  }
+}
+
+// ---- Tracebacks ----
+
+const FRAME = /^\s*at (?:async )?(?:(.*?) \()?(.*?):(\d+):\d+\)?$/;
+
+/**
+ * CPython's compact_traceback for `err`: the innermost frame as [file, function, line], the
+ * error's name and message, and '[file|function|line] ...' from outermost to innermost.
+ * Node's own internal frames are left out.
+ */
+export function compactTraceback(err: unknown): [[file: string, fn: string, line: string], name: string, message: string, info: string] {
+  const isErr = err instanceof Error;
+  const name = isErr ? err.name : err === null ? 'null' : typeof err === 'object' ? (err.constructor?.name ?? 'Object') : typeof err;
+  const message = isErr ? err.message : String(err);
+  const frames: [string, string, string][] = [];
+  const stack = isErr && typeof err.stack === 'string' ? err.stack.split('\n') : [];
+  for (const line of stack) {
+    const m = FRAME.exec(line);
+    if (!m) continue;
+    let file = m[2]!;
+    if (file.startsWith('node:') || file === 'native') continue;
+    if (file.startsWith('file://')) {
+      try { file = fileURLToPath(file); } catch { /* keep the URL */ }
+    }
+    let fn = m[1] ?? '<anonymous>';
+    if (fn.startsWith('new ')) fn = fn.slice(4);
+    const dot = fn.lastIndexOf('.');
+    if (dot >= 0 && !fn.endsWith('>')) fn = fn.slice(dot + 1);
+    else if (fn.endsWith('.<anonymous>')) fn = '<anonymous>';
+    frames.push([file, fn, m[3]!]);
+  }
+  if (frames.length === 0) frames.push(['<unknown>', '<unknown>', '0']);
+  frames.reverse(); // outermost first, as a Python traceback
+  const innermost = frames[frames.length - 1]!;
+  const info = frames.map(([f, fn, l]) => `[${f}|${fn}|${l}]`).join(' ');
+  return [innermost, name, message, info];
+}
