@@ -1,19 +1,41 @@
 // The asyncore documentation's echo server, ported line for line.
-// Run: node --import tsx examples/echo-server.ts [--host HOST] [--port PORT] [--poller select|poll|epoll]
+// Run: node --import tsx examples/echo-server.ts [--host HOST] [--port PORT] [--idle-timeout SECONDS] [--poller select|poll|epoll]
+// Served by loopAsync(): Ctrl-C (SIGINT) or SIGTERM closes every channel and exits 0. With
+// --poller, the synchronous loop() on that backend serves instead, as in Python (no graceful stop).
 import { parseArgs } from 'node:util';
 import { inspect } from 'node:util';
 import * as asyncore from '../src/index.js';
 
 export class EchoHandler extends asyncore.DispatcherWithSend {
+  /** (beyond) The idle timer set by closeWhenIdle(), pushed back by every read. */
+  idle: asyncore.TimerHandle | null = null;
+
   override handleRead(): void {
     const data = this.recv(8192);
     if (data.length > 0) {
+      this.idle?.reset();
       this.send(data);
     }
+  }
+
+  /** (beyond) Close the connection once it has sent nothing for `seconds`. */
+  closeWhenIdle(seconds: number): void {
+    this.idle = asyncore.callLater(seconds, () => {
+      console.log(`Closing idle connection from ${inspect(this.addr)}`);
+      this.close();
+    });
+  }
+
+  override close(): void {
+    this.idle?.cancel();
+    super.close();
   }
 }
 
 export class EchoServer extends asyncore.Dispatcher {
+  /** (beyond) Seconds of silence after which a connection is closed (null: never). */
+  idleSeconds: number | null = null;
+
   constructor(host: string, port: number, map?: asyncore.SocketMap, family: number = asyncore.AF_INET) {
     super(null, map);
     this.createSocket(family);
@@ -25,7 +47,7 @@ export class EchoServer extends asyncore.Dispatcher {
   override handleAccepted(sock: asyncore.Socket, addr: asyncore.Address): void {
     console.log(`Incoming connection from ${inspect(addr)}`);
     const handler = new EchoHandler(sock, this._map);
-    void handler;
+    if (this.idleSeconds !== null) handler.closeWhenIdle(this.idleSeconds);
   }
 }
 
@@ -35,9 +57,25 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       host: { type: 'string', default: 'localhost' },
       port: { type: 'string', default: '8080' },
       poller: { type: 'string' },
+      'idle-timeout': { type: 'string' },
     },
   });
+  const idle = values['idle-timeout'] === undefined ? null : Number(values['idle-timeout']);
+  if (idle !== null && !(idle > 0 && Number.isFinite(idle))) {
+    console.error(`--idle-timeout must be a positive number of seconds (e.g. 30), not '${values['idle-timeout']}'`);
+    process.exit(2);
+  }
   const server = new EchoServer(values.host!, Number(values.port));
+  server.idleSeconds = idle;
   console.log(`Echo server listening on ${inspect(server.socket!.fileno() >= 0 ? (server.socket as asyncore.Socket).getsockname() : null)}`);
-  asyncore.loop({ poller: values.poller as asyncore.PollerName | undefined });
+  if (values.poller !== undefined) {
+    asyncore.loop({ poller: values.poller as asyncore.PollerName });
+  } else {
+    // Graceful stop: with every channel closed (idle timers cancelled), loopAsync() resolves.
+    const stop = (): void => asyncore.closeAll();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    await asyncore.loopAsync();
+    process.exit(0);
+  }
 }

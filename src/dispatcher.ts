@@ -7,7 +7,7 @@ import {
 import { strerror } from './sys/libc.js';
 import { type Address, Socket } from './socket.js';
 import { SocketError, socketError } from './errors.js';
-import { type SocketMap, socketMap, channelRemoved, compactTraceback } from './loop.js';
+import { type SocketMap, socketMap, channelAdded, channelRemoved, compactTraceback } from './loop.js';
 import type { FileWrapper } from './file.js';
 
 const EMPTY = Buffer.alloc(0);
@@ -20,6 +20,27 @@ function reprAddress(addr: unknown): string {
   }
   if (Array.isArray(addr)) return `(${addr.map((x) => (typeof x === 'string' ? `'${x}'` : String(x))).join(', ')})`;
   return typeof addr === 'string' ? `'${addr.replace(/\0/g, '\\x00')}'` : String(addr);
+}
+
+/** Python's repr() of bytes (`b'hi\\n'`), for debug logging as CPython prints it. */
+export function reprBytes(data: Uint8Array): string {
+  let hasSingle = false, hasDouble = false;
+  for (const c of data) {
+    if (c === 0x27) hasSingle = true;
+    else if (c === 0x22) hasDouble = true;
+  }
+  const q = hasSingle && !hasDouble ? '"' : "'";
+  let out = `b${q}`;
+  for (const c of data) {
+    if (c === 0x5c) out += '\\\\';
+    else if (c === 0x09) out += '\\t';
+    else if (c === 0x0a) out += '\\n';
+    else if (c === 0x0d) out += '\\r';
+    else if (c === q.charCodeAt(0)) out += `\\${q}`;
+    else if (c >= 0x20 && c < 0x7f) out += String.fromCharCode(c);
+    else out += `\\x${c.toString(16).padStart(2, '0')}`;
+  }
+  return out + q;
 }
 
 /** Python's strerror for an errno, never empty (CPython's asyncore._strerror). */
@@ -88,7 +109,9 @@ export class Dispatcher {
 
   addChannel(map?: SocketMap): void {
     if (this._fileno === null) throw new TypeError('addChannel(): the channel has no socket; call createSocket() or setSocket() first');
-    (map ?? this._map).set(this._fileno, this);
+    const m = map ?? this._map;
+    m.set(this._fileno, this);
+    channelAdded(m, this._fileno); // a loopAsync() waiting on `m` must start a pass to see it
   }
 
   delChannel(map?: SocketMap): void {
@@ -442,7 +465,7 @@ export class DispatcherWithSend extends Dispatcher {
     if (!(data instanceof Uint8Array)) {
       throw new TypeError(`send(): data must be bytes (Buffer or Uint8Array), not ${typeof data === 'string' ? 'a string; encode it first, e.g. Buffer.from(text)' : typeof data}`);
     }
-    if (this.debug) this.logInfo(`sending ${inspect(Buffer.from(data))}`);
+    if (this.debug) this.logInfo(`sending ${reprBytes(data)}`);
     if (data.length > 0) {
       // Copy: the caller may reuse its buffer once send() returns.
       this.#chunks.push(Buffer.from(data));

@@ -8,6 +8,11 @@ export {
   compactTraceback, ExitNow, choosePoller,
 } from './loop.js';
 export type { SocketMap, LoopOptions, PollerName, Channel } from './loop.js';
+export { loopAsync } from './loop-async.js';
+export { callLater, callEvery, monotonic, setTimerErrorHandler } from './scheduler.js';
+export type { TimerHandle, TimerErrorHandler } from './scheduler.js';
 export { Dispatcher, DispatcherWithSend } from './dispatcher.js';
 export type { DispatcherSocket } from './dispatcher.js';
 export { FileWrapper, FileDispatcher } from './file.js';
+export { AsyncChat, SimpleProducer, findPrefixAtEnd } from './chat.js';
+export type { Producer, Terminator } from './chat.js';

@@ -2,13 +2,14 @@
 // exception, readwrite), closeAll, compactTraceback, ExitNow.
 import { fileURLToPath } from 'node:url';
 import { C } from './sys/constants.js';
-import { DISCONNECTED, EBADF, WOULD_BLOCK } from './sys/errno.js';
+import { DISCONNECTED, EBADF } from './sys/errno.js';
 import { poll as pollSyscall } from './sys/libc.js';
 import { SocketError, socketError } from './errors.js';
 import { type Poller, type PollerName, SELECT_EXPT } from './pollers/types.js';
 import { SelectPoller } from './pollers/select.js';
 import { PollPoller } from './pollers/poll.js';
 import { EpollPoller } from './pollers/epoll.js';
+import { scheduler, monotonic } from './scheduler.js';
 
 export type { PollerName } from './pollers/types.js';
 
@@ -45,11 +46,6 @@ export const { POLLIN, POLLPRI, POLLOUT, POLLERR, POLLHUP, POLLNVAL } = C;
 
 // ---- Event routing ----
 
-/** A BlockingIOError for EAGAIN escaping a handler: readiness was spurious, nothing is lost. */
-function isWouldBlock(e: unknown): boolean {
-  return e instanceof SocketError && WOULD_BLOCK.has(e.errno);
-}
-
 type ReadTarget = { handleReadEvent(): void; handleError(err: unknown): void };
 type WriteTarget = { handleWriteEvent(): void; handleError(err: unknown): void };
 type ExptTarget = { handleExptEvent(): void; handleError(err: unknown): void };
@@ -61,7 +57,7 @@ export function read(obj: ReadTarget): void {
     obj.handleReadEvent();
   } catch (e) {
     if (e instanceof ExitNow) throw e;
-    if (!isWouldBlock(e)) obj.handleError(e);
+    obj.handleError(e); // everything else, BlockingIOError included, as CPython
   }
 }
 
@@ -71,7 +67,7 @@ export function write(obj: WriteTarget): void {
     obj.handleWriteEvent();
   } catch (e) {
     if (e instanceof ExitNow) throw e;
-    if (!isWouldBlock(e)) obj.handleError(e);
+    obj.handleError(e); // everything else, BlockingIOError included, as CPython
   }
 }
 
@@ -81,7 +77,7 @@ export function exception(obj: ExptTarget): void {
     obj.handleExptEvent();
   } catch (e) {
     if (e instanceof ExitNow) throw e;
-    if (!isWouldBlock(e)) obj.handleError(e);
+    obj.handleError(e); // everything else, BlockingIOError included, as CPython
   }
 }
 
@@ -90,22 +86,43 @@ export function exception(obj: ExptTarget): void {
  * HUP/ERR/NVAL → `handleClose()`. A disconnect errno closes instead of reporting an error.
  */
 export function readwrite(obj: RWTarget, flags: number): void {
+  readwriteIn(null, 0, obj, flags);
+}
+
+/**
+ * readwrite() for a loop pass over `map`: once a handler has closed (or replaced) the channel
+ * on `fd`, its remaining events of the pass are dropped, so HUP/ERR after a read that closed it
+ * does not call handleClose() a second time. With a null map, CPython's readwrite exactly.
+ */
+function readwriteIn(map: SocketMap | null, fd: number, obj: RWTarget, flags: number): void {
   try {
-    if (flags & POLLIN) obj.handleReadEvent();
-    if (flags & POLLOUT) obj.handleWriteEvent();
-    if (flags & POLLPRI) obj.handleExptEvent();
+    if (flags & POLLIN) {
+      obj.handleReadEvent();
+      if (map !== null && map.get(fd) !== obj) return;
+    }
+    if (flags & POLLOUT) {
+      obj.handleWriteEvent();
+      if (map !== null && map.get(fd) !== obj) return;
+    }
+    if (flags & POLLPRI) {
+      obj.handleExptEvent();
+      if (map !== null && map.get(fd) !== obj) return;
+    }
     if (flags & (POLLHUP | POLLERR | POLLNVAL)) obj.handleClose();
   } catch (e) {
     if (e instanceof ExitNow) throw e;
     if (e instanceof SocketError && DISCONNECTED.has(e.errno)) obj.handleClose();
-    else if (!isWouldBlock(e)) obj.handleError(e);
+    else obj.handleError(e);
   }
 }
 
 // ---- Passes ----
 
-/** A poller plus the per-pass bookkeeping for one map. */
-class Driver {
+/**
+ * A poller plus the per-pass bookkeeping for one map. A pass is declare() (ask every channel),
+ * a wait, then dispatch(); run() does all three, loopAsync() splits them around Node's loop.
+ */
+export class Driver {
   readonly poller: Poller;
   private pass = 0;
   /** The channel each fd had when this pass declared it, and in which pass. */
@@ -113,13 +130,39 @@ class Driver {
   private ownerPass = new Int32Array(256);
   private snapFds: number[] = [];
   private snapObjs: Channel[] = [];
+  #closed = false;
 
-  constructor(name: PollerName) {
-    this.poller = name === 'select' ? new SelectPoller() : name === 'poll' ? new PollPoller() : new EpollPoller();
+  constructor(name: PollerName | Poller) {
+    this.poller = typeof name !== 'string' ? name
+      : name === 'select' ? new SelectPoller() : name === 'poll' ? new PollPoller() : new EpollPoller();
   }
 
-  /** One pass: ask every channel, wait up to `timeout` seconds (null: forever), dispatch. */
-  run(timeout: number | null, map: SocketMap): void {
+  /**
+   * One pass: ask every channel, wait up to `timeout` seconds (null: forever), dispatch.
+   * `roundUp`: round the wait up to whole milliseconds (a timer's due time: never early).
+   */
+  run(timeout: number | null, map: SocketMap, roundUp = false): void {
+    const poller = this.poller;
+    const isSelect = poller.name === 'select';
+    const interested = this.declare(map);
+    if (this.#closed) {
+      // The map emptied while its channels were asked (releasePollers closed us): nothing
+      // declared this pass can get an event, and a closed epoll set cannot be waited on.
+      poller.reset();
+      return;
+    }
+    const ms = timeout === null ? -1 : isSelect ? timeout * 1000 : roundUp ? Math.ceil(timeout * 1000) : Math.trunc(timeout * 1000);
+    if (interested === 0 && isSelect) {
+      sleep(ms); // CPython's select pass sleeps when there is nothing to wait for
+      return;
+    }
+    const k = poller.poll(ms);
+    if (k < 0) throw socketError(-k, poller.name === 'epoll' ? 'epoll_wait' : poller.name);
+    this.dispatch(k, map);
+  }
+
+  /** Start a pass: ask every channel readable()/writable() once and register its interest. */
+  declare(map: SocketMap): number {
     const poller = this.poller;
     const isSelect = poller.name === 'select';
     const pass = ++this.pass;
@@ -158,34 +201,42 @@ class Driver {
     } finally {
       objs.fill(undefined as unknown as Channel, 0, n); // drop references held by the snapshot
     }
-    const ms = timeout === null ? -1 : isSelect ? timeout * 1000 : Math.trunc(timeout * 1000);
-    if (interested === 0 && isSelect) {
-      sleep(ms); // CPython's select pass sleeps when there is nothing to wait for
-      return;
-    }
-    const k = poller.poll(ms);
-    if (k < 0) throw socketError(-k, poller.name === 'epoll' ? 'epoll_wait' : poller.name);
+    return interested;
+  }
+
+  /** End a pass: deliver the poller's `k` ready events to the channels declared this pass. */
+  dispatch(k: number, map: SocketMap): void {
+    const poller = this.poller;
+    const isSelect = poller.name === 'select';
+    const pass = this.pass;
     const readyFds = poller.readyFds, readyEvents = poller.readyEvents;
     for (let i = 0; i < k; i++) {
       const fd = readyFds[i]!;
       if (this.ownerPass[fd] !== pass) continue;
-      const obj = this.owners[fd] as Channel;
+      const obj = this.owners[fd] as Channel | undefined;
       // Closed during this pass, or its fd number now belongs to someone else: no events.
-      if (map.get(fd) !== obj) continue;
+      // (`undefined`: the map emptied mid-pass and close() dropped the owners.)
+      if (obj === undefined || map.get(fd) !== obj) continue;
       const ev = readyEvents[i]!;
       if (isSelect) {
         if (ev === POLLIN) read(obj);
         else if (ev === POLLOUT) write(obj);
         else exception(obj);
       } else {
-        readwrite(obj, ev);
+        readwriteIn(map, fd, obj, ev);
       }
     }
   }
 
   close(): void {
+    this.#closed = true;
     this.poller.close();
     this.owners = [];
+  }
+
+  /** Closed by releasePollers() (its map emptied): take a fresh one from driverFor(). */
+  get closed(): boolean {
+    return this.#closed;
   }
 }
 
@@ -208,6 +259,7 @@ function driverFor(map: SocketMap, name: PollerName): Driver {
 
 /** Release the pollers kept for `map` (the epoll descriptor). Called when a map empties. */
 export function releasePollers(map: SocketMap): void {
+  asyncServers.get(map)?.changed(); // a loopAsync() waiting on an emptied map can finish now
   const byName = drivers.get(map);
   if (!byName) return;
   for (const d of byName.values()) d.close();
@@ -216,6 +268,7 @@ export function releasePollers(map: SocketMap): void {
 
 /** A channel left `map`: persistent pollers must drop `fd` before its number is reused. */
 export function channelRemoved(map: SocketMap, fd: number): void {
+  asyncServers.get(map)?.removed(fd);
   const byName = drivers.get(map);
   if (!byName) return;
   if (map.size === 0) {
@@ -225,7 +278,7 @@ export function channelRemoved(map: SocketMap, fd: number): void {
   for (const d of byName.values()) d.poller.unregister(fd);
 }
 
-function checkTimeout(timeout: unknown, fn: string): number | null {
+export function checkTimeout(timeout: unknown, fn: string): number | null {
   if (timeout === null) return null;
   if (typeof timeout !== 'number' || Number.isNaN(timeout)) {
     throw new TypeError(`${fn}: timeout must be a number of seconds (or null to wait forever), not ${typeof timeout}`);
@@ -234,7 +287,7 @@ function checkTimeout(timeout: unknown, fn: string): number | null {
   return timeout;
 }
 
-function checkMap(map: unknown, fn: string): SocketMap {
+export function checkMap(map: unknown, fn: string): SocketMap {
   if (map === undefined || map === null) return socketMap;
   if (!(map instanceof Map)) throw new TypeError(`${fn}: map must be a Map of fd to channel (or omitted for socketMap)`);
   return map;
@@ -294,9 +347,56 @@ export function choosePoller(opts: LoopOptions = {}): PollerName {
 /** Maps currently served by a loopAsync(); loop() refuses them. */
 export const asyncServed = new WeakSet<SocketMap>();
 
+/** What a running loopAsync() must hear about its map while it waits inside Node's loop. */
+export interface AsyncServer {
+  /** `fd` left the map: drop it from the persistent set before its number is reused. */
+  removed(fd: number): void;
+  /** A channel joined the map, or the map emptied: end the current wait so a pass sees it. */
+  changed(): void;
+}
+
+const asyncServers = new WeakMap<SocketMap, AsyncServer>();
+
+/** Mark `map` as served by a loopAsync() (a second one, or loop(), is refused). */
+export function serveAsync(map: SocketMap, server: AsyncServer): void {
+  if (asyncServed.has(map)) {
+    throw new Error('loopAsync(): this map is already served by another loopAsync(); await that one (or use another map)');
+  }
+  asyncServed.add(map);
+  asyncServers.set(map, server);
+}
+
+/** The loopAsync() serving `map` settled. */
+export function unserveAsync(map: SocketMap): void {
+  asyncServed.delete(map);
+  asyncServers.delete(map);
+}
+
+/** A channel joined `map` (Dispatcher.addChannel): a loopAsync() waiting on it must declare it. */
+export function channelAdded(map: SocketMap, _fd: number): void {
+  asyncServers.get(map)?.changed();
+}
+
+/**
+ * One loop() pass with timers: the wait ends by the next due time (rounded up, never early)
+ * and the timers due run after the channels' events.
+ */
+function timedPass(driver: Driver, timeout: number | null, map: SocketMap): void {
+  const due = scheduler.pending > 0 ? scheduler.nextDue() - monotonic() : Infinity;
+  if (timeout === null ? due < Infinity : due < timeout) driver.run(Math.max(0, due), map, true);
+  else driver.run(timeout, map);
+  scheduler.runDue();
+}
+
 /**
  * Serve the channels in `map` until it is empty or `count` passes have run. Synchronous, like
  * Python: it owns the thread (use `loopAsync` to share it with the rest of Node).
+ *
+ * Timers (callLater/callEvery) run here too: each pass waits at most until the next one is
+ * due, and runs the due ones after the channels' events. Without a `count`, the loop also
+ * keeps running while the map is empty but a timer is pending (an unref'd timer does not
+ * count), so a timer can open the next connection; with a `count`, it stops after that many
+ * passes (or sooner, once the map is empty and no timer is pending).
  */
 export function loop(opts: LoopOptions = {}): void {
   if (opts === null || typeof opts !== 'object') {
@@ -312,13 +412,19 @@ export function loop(opts: LoopOptions = {}): void {
     throw new Error('loop(): this map is being served by loopAsync(); await it (or use another map) instead of calling loop() on it');
   }
   const name = choosePoller(opts);
-  if (map.size === 0) return;
-  const driver = driverFor(map, name);
+  if (map.size === 0 && scheduler.live === 0) return;
+  let driver = driverFor(map, name);
+  // When the map empties mid-loop its driver is released (closed); a handleClose that
+  // reconnects, or a timer, may refill the map, and the next pass needs a live driver.
+  const pass = (): void => {
+    if (driver.closed) driver = driverFor(map, name);
+    timedPass(driver, timeout, map);
+  };
   try {
     if (count === undefined || count === null) {
-      while (map.size > 0) driver.run(timeout, map);
+      while (map.size > 0 || scheduler.live > 0) pass();
     } else {
-      for (; map.size > 0 && count > 0; count--) driver.run(timeout, map);
+      for (; (map.size > 0 || scheduler.live > 0) && count > 0; count--) pass();
     }
   } finally {
     if (map.size === 0) releasePollers(map);

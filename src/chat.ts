@@ -1,0 +1,509 @@
+// AsyncChat, SimpleProducer and findPrefixAtEnd: CPython 3.11's asynchat, call for call.
+//
+// handleRead makes the same collectIncomingData/foundTerminator calls as CPython for the same
+// reads, but it never re-copies the unconsumed input: the pending bytes are a (buffer, offset)
+// view that advances as terminators are found, so many messages in one read cost O(read), and
+// the only bytes carried from one read to the next are a possible terminator prefix (shorter
+// than the terminator). Output is a FIFO of views: push() copies its argument once, sending
+// advances views, and SimpleProducer hands out views instead of re-slicing its data.
+import { inspect } from 'node:util';
+import { Dispatcher } from './dispatcher.js';
+import { SocketError, BlockingIOError } from './errors.js';
+import type { Socket } from './socket.js';
+import type { SocketMap } from './loop.js';
+
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * What `pushWithProducer` accepts besides bytes: `more()` returns the next piece of output, and
+ * an empty result means the producer is exhausted. **(beyond)** a string result is encoded with
+ * the channel's `encoding`.
+ */
+export interface Producer {
+  more(): Uint8Array | string;
+}
+
+/** What `setTerminator` accepts. */
+export type Terminator = Uint8Array | string | number | null;
+
+type FifoItem = Buffer | Producer | null;
+
+/** A Buffer view of any Uint8Array, without copying. */
+function asBuffer(data: Uint8Array): Buffer {
+  return Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+}
+
+function describe(x: unknown): string {
+  if (x === null) return 'null';
+  if (Array.isArray(x)) return 'an array';
+  if (typeof x === 'object') return `an object (${(x as object).constructor?.name ?? 'Object'})`;
+  return `${typeof x} ${inspect(x)}`;
+}
+
+// Python spells codecs 'latin-1', 'utf-8'...; Node wants 'latin1', 'utf8'.
+const ENCODING_ALIASES: Record<string, BufferEncoding> = {
+  'latin-1': 'latin1', 'iso-8859-1': 'latin1', 'iso8859-1': 'latin1', l1: 'latin1', 'utf-8': 'utf8',
+  'us-ascii': 'ascii', 'utf-16le': 'utf16le', 'utf-16-le': 'utf16le',
+};
+
+function nodeEncoding(enc: unknown): BufferEncoding {
+  if (typeof enc === 'string') {
+    const lower = enc.toLowerCase();
+    const e = ENCODING_ALIASES[lower] ?? lower;
+    if (Buffer.isEncoding(e)) return e;
+  }
+  throw new RangeError(`encoding ${inspect(enc)} is not supported; set encoding to a Node Buffer encoding such as 'latin1' or 'utf8'`);
+}
+
+/** A minimal double-ended queue: O(1) push, shift and unshift (Python's collections.deque). */
+class Fifo {
+  items: FifoItem[] = [];
+  head = 0;
+
+  get length(): number {
+    return this.items.length - this.head;
+  }
+
+  first(): FifoItem {
+    return this.items[this.head]!;
+  }
+
+  setFirst(x: FifoItem): void {
+    this.items[this.head] = x;
+  }
+
+  push(x: FifoItem): void {
+    this.items.push(x);
+  }
+
+  shift(): void {
+    this.items[this.head++] = null;
+    if (this.head === this.items.length) {
+      this.items = [];
+      this.head = 0;
+    } else if (this.head >= 1024 && this.head * 2 >= this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+  }
+
+  unshift(x: FifoItem): void {
+    if (this.head > 0) this.items[--this.head] = x;
+    else this.items.unshift(x);
+  }
+
+  clear(): void {
+    this.items = [];
+    this.head = 0;
+  }
+
+  toArray(): FifoItem[] {
+    return this.items.slice(this.head);
+  }
+}
+
+/**
+ * A Dispatcher for command/response protocols (Python's `asynchat.async_chat`). Set a
+ * terminator with `setTerminator()`; input arrives through `collectIncomingData(data)` and
+ * `foundTerminator()` marks each terminator. Output queued with `push()`/`pushWithProducer()`
+ * is written as the socket accepts it. Subclass it and implement the two input handlers.
+ */
+export class AsyncChat extends Dispatcher {
+  /** How much `handleRead` asks `recv` for (an instance or subclass may change it). */
+  acInBufferSize = 65536;
+  /** The largest piece `push` queues and `initiateSend` sends at once. */
+  acOutBufferSize = 65536;
+  /** How strings given to `push`, `setTerminator` and `pushWithProducer` are encoded. */
+  encoding = 'latin1';
+  /**
+   * The terminator in force (what `getTerminator()` returns). A numeric terminator counts down
+   * as bytes arrive. **(beyond)** Python has no default; here it is `null` (collect everything).
+   */
+  terminator: Buffer | number | null = null;
+  /** What `_collectIncomingData` gathers and `_getData` joins and empties. */
+  incoming: Buffer[] = [];
+
+  // Python's ac_in_buffer, as a view: the unconsumed input is #inBuf[#inPos..].
+  #inBuf: Buffer = EMPTY;
+  #inPos = 0;
+  // Python's producer_fifo: Buffers, producers, and null for closeWhenDone.
+  #fifo = new Fifo();
+
+  constructor(sock?: Socket | null, map?: SocketMap) {
+    super(sock, map);
+  }
+
+  /** Received bytes not yet handed to `collectIncomingData` (Python's `ac_in_buffer`). */
+  get acInBuffer(): Buffer {
+    return this.#inBuf.subarray(this.#inPos);
+  }
+
+  set acInBuffer(data: Uint8Array | string) {
+    this.#inBuf = this.#toBytes(data, 'acInBuffer');
+    this.#inPos = 0;
+  }
+
+  /** A snapshot of the output queue (Python's `producer_fifo`): Buffers, producers, and `null` for closeWhenDone. */
+  get producerFifo(): ReadonlyArray<Buffer | Producer | null> {
+    return this.#fifo.toArray();
+  }
+
+  /** Called with each piece of input; a subclass must implement it (often as `_collectIncomingData`). */
+  collectIncomingData(_data: Buffer): void {
+    const err = new Error(`collectIncomingData() must be implemented in a subclass of AsyncChat (${this.constructor.name} does not override it)`);
+    err.name = 'NotImplementedError';
+    throw err;
+  }
+
+  /** A ready-made collector: appends `data` to `incoming`. */
+  _collectIncomingData(data: Buffer): void {
+    this.incoming.push(data);
+  }
+
+  /** Joins and empties `incoming`. */
+  _getData(): Buffer {
+    const d = this.incoming.length === 1 ? this.incoming[0]! : Buffer.concat(this.incoming);
+    this.incoming.length = 0;
+    return d;
+  }
+
+  /** Called when the terminator is seen; a subclass must implement it. */
+  foundTerminator(): void {
+    const err = new Error(`foundTerminator() must be implemented in a subclass of AsyncChat (${this.constructor.name} does not override it)`);
+    err.name = 'NotImplementedError';
+    throw err;
+  }
+
+  /**
+   * Set the input delimiter: bytes, a string (encoded with `encoding`), a byte count (a
+   * non-negative integer), or `null`. Empty bytes, `''`, `0` and `null` mean: no terminator,
+   * collect everything.
+   */
+  setTerminator(term: Terminator): void {
+    this.terminator = this.#checkTerminator(term, 'setTerminator()');
+  }
+
+  /** The terminator in force: a Buffer, the bytes still to count, or null. */
+  getTerminator(): Buffer | number | null {
+    return this.terminator;
+  }
+
+  #checkTerminator(term: unknown, where: string): Buffer | number | null {
+    if (term === null || term === undefined) return null;
+    if (typeof term === 'number') {
+      if (!Number.isInteger(term) || term < 0) {
+        throw new RangeError(`${where}: a numeric terminator must be a non-negative integer byte count, not ${term}`);
+      }
+      return term;
+    }
+    if (typeof term === 'string') return Buffer.from(term, nodeEncoding(this.encoding));
+    // Copied: bytes in Python are immutable, and a caller reusing its buffer must not move the goalposts.
+    if (term instanceof Uint8Array) return Buffer.from(term);
+    throw new TypeError(`${where}: the terminator must be bytes, a string, a non-negative integer or null, not ${describe(term)}`);
+  }
+
+  #toBytes(data: unknown, where: string): Buffer {
+    if (data instanceof Uint8Array) return asBuffer(data);
+    if (typeof data === 'string') return Buffer.from(data, nodeEncoding(this.encoding));
+    throw new TypeError(`${where}: data must be bytes (Buffer or Uint8Array) or a string, not ${describe(data)}`);
+  }
+
+  // Python's `ac_in_buffer = ac_in_buffer[k:]`, applied to whatever the buffer is now (a
+  // handler may have discarded or replaced it).
+  #consume(k: number): void {
+    this.#inPos = Math.min(this.#inPos + k, this.#inBuf.length);
+  }
+
+  /**
+   * Read what is there and feed it to `collectIncomingData`, calling `foundTerminator` at each
+   * terminator (re-reading the terminator after each one, so a handler may change it).
+   */
+  override handleRead(): void {
+    let data: Buffer;
+    try {
+      data = this.recv(this.acInBufferSize) as Buffer;
+    } catch (e) {
+      if (e instanceof BlockingIOError) return;
+      if (e instanceof SocketError) {
+        this.handleError(e);
+        return;
+      }
+      throw e;
+    }
+    // An overridden recv may hand back a plain Uint8Array or a string.
+    data = this.#toBytes(data, 'handleRead(): recv()');
+    if (this.#inPos < this.#inBuf.length) {
+      // Only a terminator prefix (or what a handler left) is pending: a short copy.
+      this.#inBuf = Buffer.concat([this.#inBuf.subarray(this.#inPos), data]);
+    } else {
+      this.#inBuf = data;
+    }
+    this.#inPos = 0;
+    try {
+      this.#process();
+    } finally {
+      // Keep the carry small and detached from the (possibly large) read buffer.
+      const rest = this.#inBuf.length - this.#inPos;
+      if (rest === 0) {
+        this.#inBuf = EMPTY;
+        this.#inPos = 0;
+      } else if (this.#inPos > 0) {
+        this.#inBuf = Buffer.from(this.#inBuf.subarray(this.#inPos));
+        this.#inPos = 0;
+      }
+    }
+  }
+
+  #process(): void {
+    while (this.#inPos < this.#inBuf.length) {
+      const buf = this.#inBuf;
+      const pos = this.#inPos;
+      const lb = buf.length - pos;
+      const terminator = this.#normalizeTerminator(this.getTerminator());
+      if (terminator === null) {
+        // No terminator: everything is data.
+        this.collectIncomingData(pos === 0 ? buf : buf.subarray(pos));
+        this.#inBuf = EMPTY;
+        this.#inPos = 0;
+      } else if (typeof terminator === 'number') {
+        const n = terminator;
+        if (lb < n) {
+          this.collectIncomingData(buf.subarray(pos));
+          this.#inBuf = EMPTY;
+          this.#inPos = 0;
+          // As CPython: count down what is in force now (a handler may have set a new count).
+          const t = this.terminator;
+          if (typeof t === 'number') this.terminator = t - lb;
+        } else {
+          this.collectIncomingData(buf.subarray(pos, pos + n));
+          this.#consume(n);
+          this.terminator = 0;
+          this.foundTerminator();
+        }
+      } else {
+        const tl = terminator.length;
+        const index = buf.indexOf(terminator, pos);
+        if (index !== -1) {
+          // Nothing is reported for an empty piece before the terminator (as CPython).
+          if (index > pos) this.collectIncomingData(buf.subarray(pos, index));
+          this.#consume(index - pos + tl);
+          // The loop re-reads the terminator, so foundTerminator may change it.
+          this.foundTerminator();
+        } else {
+          const keep = prefixAtEnd(buf, pos, terminator);
+          if (keep > 0) {
+            if (keep !== lb) {
+              this.collectIncomingData(buf.subarray(pos, buf.length - keep));
+              // Python's ac_in_buffer[-keep:], on the buffer as it is now.
+              this.#inPos = Math.max(this.#inPos, this.#inBuf.length - keep);
+            }
+            break;
+          } else {
+            // The common case for a long body: the whole read, passed on without a new view.
+            this.collectIncomingData(pos === 0 ? buf : buf.subarray(pos));
+            this.#inBuf = EMPTY;
+            this.#inPos = 0;
+          }
+        }
+      }
+    }
+  }
+
+  // What getTerminator() returned, in the form the scanner needs; a subclass may return a
+  // string or a Uint8Array, or assign one to `terminator` directly.
+  #normalizeTerminator(t: unknown): Buffer | number | null {
+    if (Buffer.isBuffer(t)) return t.length === 0 ? null : t;
+    if (typeof t === 'number' && Number.isInteger(t) && t >= 0) return t === 0 ? null : t;
+    if (t === null || t === undefined || t === '') return null;
+    if (t instanceof Uint8Array) return t.length === 0 ? null : asBuffer(t);
+    const checked = this.#checkTerminator(t, 'handleRead(): getTerminator()');
+    return checked === null || checked === 0 || (Buffer.isBuffer(checked) && checked.length === 0) ? null : checked;
+  }
+
+  override handleWrite(): void {
+    this.initiateSend();
+  }
+
+  override handleClose(): void {
+    this.close();
+  }
+
+  /**
+   * Queue `data` (bytes, or a string encoded with `encoding`) in pieces of at most
+   * `acOutBufferSize` bytes, and try to send now. The data is copied: the caller may reuse it.
+   */
+  push(data: Uint8Array | string): void {
+    let buf: Buffer;
+    if (data instanceof Uint8Array) buf = Buffer.from(data); // one copy, then views
+    else if (typeof data === 'string') buf = Buffer.from(data, nodeEncoding(this.encoding));
+    else throw new TypeError(`push(): data must be bytes (Buffer or Uint8Array) or a string, not ${describe(data)}`);
+    const sabs = this.#outBufferSize('push()');
+    if (buf.length > sabs) {
+      for (let i = 0; i < buf.length; i += sabs) this.#fifo.push(buf.subarray(i, i + sabs));
+    } else {
+      this.#fifo.push(buf);
+    }
+    this.initiateSend();
+  }
+
+  /** Queue a producer (its `more()` is called until it returns nothing) or bytes, and try to send now. */
+  pushWithProducer(producer: Producer | Uint8Array | string): void {
+    let item: FifoItem;
+    if (producer instanceof Uint8Array) item = Buffer.from(producer); // copied, as push() does
+    else if (typeof producer === 'string') item = this.#toBytes(producer, 'pushWithProducer()');
+    else if (producer !== null && typeof producer === 'object' && typeof (producer as Producer).more === 'function') item = producer;
+    else throw new TypeError(`pushWithProducer(): expected a producer (an object with a more() method) or bytes, not ${describe(producer)}`);
+    this.#fifo.push(item);
+    this.initiateSend();
+  }
+
+  #outBufferSize(where: string): number {
+    const obs = this.acOutBufferSize;
+    if (!Number.isInteger(obs) || obs <= 0) {
+      throw new RangeError(`${where}: acOutBufferSize must be a positive integer, not ${String(obs)}`);
+    }
+    return obs;
+  }
+
+  /** Always true: a chat channel always wants input (as CPython). */
+  override readable(): boolean {
+    return true;
+  }
+
+  /** True while output is queued, or before the connection is made. */
+  override writable(): boolean {
+    return this.#fifo.length > 0 || !this.connected;
+  }
+
+  /** Close the channel once everything queued so far has been sent. */
+  closeWhenDone(): void {
+    this.#fifo.push(null);
+  }
+
+  /**
+   * Send from the head of the output queue: at most one `send()` per call. A producer at the
+   * head is asked for more; the closeWhenDone marker closes the channel.
+   */
+  initiateSend(): void {
+    const fifo = this.#fifo;
+    while (fifo.length > 0 && this.connected) {
+      const first = fifo.first();
+      if (first === null) {
+        fifo.shift();
+        this.handleClose();
+        return;
+      }
+      let data: Buffer;
+      if (Buffer.isBuffer(first)) {
+        if (first.length === 0) {
+          // As CPython: an empty entry is dropped, and this call's one send is an empty one.
+          fifo.shift();
+        }
+        data = first.length > 0 ? first.subarray(0, this.#outBufferSize('initiateSend()')) : EMPTY;
+      } else {
+        const more: unknown = first.more();
+        if (more === null || more === undefined || (more as { length?: number }).length === 0) {
+          fifo.shift();
+        } else {
+          if (!(more instanceof Uint8Array) && typeof more !== 'string') {
+            throw new TypeError(`initiateSend(): a producer's more() must return bytes (Buffer or Uint8Array) or a string, not ${describe(more)}`);
+          }
+          fifo.unshift(this.#toBytes(more, 'initiateSend()'));
+        }
+        continue;
+      }
+      let numSent: number;
+      try {
+        numSent = this.send(data);
+      } catch (e) {
+        if (e instanceof SocketError) {
+          this.handleError(e);
+          return;
+        }
+        throw e;
+      }
+      if (numSent > 0) {
+        // The head may have been discarded by a handler during send (handleClose, discardBuffers).
+        if (fifo.length > 0 && fifo.first() === first) {
+          if (numSent < first.length) fifo.setFirst(first.subarray(numSent));
+          else fifo.shift();
+        }
+      }
+      return;
+    }
+  }
+
+  /** Drop all pending input and output (emergencies only). */
+  discardBuffers(): void {
+    this.#inBuf = EMPTY;
+    this.#inPos = 0;
+    this.incoming.length = 0;
+    this.#fifo.clear();
+  }
+}
+
+/** Hands out `data` in pieces of at most `bufferSize` (Python's `asynchat.simple_producer`). */
+export class SimpleProducer implements Producer {
+  data: Buffer | string;
+  bufferSize: number;
+
+  constructor(data: Uint8Array | string, bufferSize = 512) {
+    if (typeof data === 'string') this.data = data;
+    else if (data instanceof Uint8Array) this.data = asBuffer(data);
+    else throw new TypeError(`SimpleProducer: data must be bytes (Buffer or Uint8Array) or a string, not ${describe(data)}`);
+    if (!Number.isInteger(bufferSize) || bufferSize <= 0) {
+      throw new RangeError(`SimpleProducer: bufferSize must be a positive integer, not ${String(bufferSize)}`);
+    }
+    this.bufferSize = bufferSize;
+  }
+
+  /** The next piece; empty when exhausted. Pieces are views of `data`, never re-copies. */
+  more(): Buffer | string {
+    const d = this.data;
+    if (d.length > this.bufferSize) {
+      const result = typeof d === 'string' ? d.slice(0, this.bufferSize) : d.subarray(0, this.bufferSize);
+      this.data = typeof d === 'string' ? d.slice(this.bufferSize) : d.subarray(this.bufferSize);
+      return result;
+    }
+    this.data = typeof d === 'string' ? '' : EMPTY;
+    return d;
+  }
+}
+
+// The longest proper prefix of `needle` that `hay[from..]` ends with (0 if none). Plain loops:
+// terminators are short, and this runs once per read, where a native call per candidate
+// length would cost more than scanning a small read.
+function prefixAtEnd(hay: Uint8Array, from: number, needle: Uint8Array): number {
+  const end = hay.length;
+  const first = needle[0];
+  for (let l = Math.min(needle.length - 1, end - from); l > 0; l--) {
+    const start = end - l;
+    if (hay[start] !== first) continue;
+    let i = 1;
+    while (i < l && hay[start + i] === needle[i]) i++;
+    if (i === l) return l;
+  }
+  return 0;
+}
+
+/**
+ * How many characters (or bytes) of a prefix of `needle` end `haystack`: the length of the
+ * longest proper prefix of `needle` that is a suffix of `haystack`, or 0. Assumes `haystack`
+ * does not end with the whole of `needle`. As CPython, an empty `needle` gives -1.
+ */
+export function findPrefixAtEnd(haystack: string, needle: string): number;
+export function findPrefixAtEnd(haystack: Uint8Array, needle: Uint8Array): number;
+export function findPrefixAtEnd(haystack: string | Uint8Array, needle: string | Uint8Array): number {
+  if (typeof haystack === 'string' && typeof needle === 'string') {
+    if (needle.length === 0) return -1;
+    for (let l = needle.length - 1; l > 0; l--) {
+      if (haystack.endsWith(needle.slice(0, l))) return l;
+    }
+    return 0;
+  }
+  if (haystack instanceof Uint8Array && needle instanceof Uint8Array) {
+    if (needle.length === 0) return -1;
+    return prefixAtEnd(haystack, 0, needle);
+  }
+  throw new TypeError(`findPrefixAtEnd(): pass two strings or two Uint8Arrays, not ${describe(haystack)} and ${describe(needle)}`);
+}

@@ -1,0 +1,203 @@
+// loopAsync(): loop()'s passes run inside Node's event loop, so Node's timers, promises, other
+// I/O and signal listeners keep running while asyncore channels are served.
+//
+// A pass: ask every channel readable()/writable() (Driver.declare; only changed interest
+// reaches epoll_ctl), then epoll_wait(0). Events → dispatch them (Driver.dispatch, the same
+// routing and owner checks as loop()), run due timers, and yield to Node with setImmediate
+// before the next pass. Nothing ready → sleep in Node's loop until libuv sees the epoll fd
+// readable or a setTimeout for min(timeout, next timer) fires, then fetch and dispatch what is
+// ready (one pass either way).
+import { socketError } from './errors.js';
+import {
+  type AsyncServer, type LoopOptions, type SocketMap, Driver, checkMap, checkTimeout, choosePoller, serveAsync, unserveAsync,
+} from './loop.js';
+import { UvPoller } from './pollers/uv.js';
+import { monotonic, scheduler } from './scheduler.js';
+
+class AsyncLoop implements AsyncServer {
+  private readonly poller = new UvPoller();
+  private readonly driver = new Driver(this.poller);
+  private remaining: number;
+  private waiting = false;
+  private settled = false;
+  /** When the current pass's wait ends for `timeout` (monotonic seconds; Infinity: never). */
+  private deadline = Infinity;
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  private immediate: ReturnType<typeof setImmediate> | null = null;
+
+  constructor(
+    private readonly map: SocketMap,
+    private readonly timeout: number | null,
+    count: number | null | undefined,
+    private readonly resolve: () => void,
+    private readonly reject: (err: unknown) => void,
+  ) {
+    this.remaining = count === undefined || count === null ? Infinity : count;
+  }
+
+  start(): void {
+    try {
+      serveAsync(this.map, this);
+    } catch (e) {
+      this.poller.close();
+      throw e;
+    }
+    // The first pass runs from Node's loop, not inside the loopAsync() call.
+    this.immediate = setImmediate(this.step);
+  }
+
+  // ---- AsyncServer: told by loop.ts about the map while we wait ----
+
+  removed(fd: number): void {
+    this.poller.unregister(fd);
+    if (this.map.size === 0) this.changed();
+  }
+
+  changed(): void {
+    // Never run a pass inside the caller (addChannel runs in constructors): end the wait soon.
+    if (this.waiting && this.immediate === null) this.immediate = setImmediate(this.wakeSoon);
+  }
+
+  // ---- passes ----
+
+  private readonly step = (): void => {
+    this.immediate = null;
+    if (this.settled) return;
+    try {
+      if (this.remaining <= 0 || (this.map.size === 0 && scheduler.live === 0)) {
+        this.finish();
+        return;
+      }
+      this.remaining--;
+      this.driver.declare(this.map);
+      const k = this.poller.poll(0);
+      if (k < 0) throw socketError(-k, 'epoll_wait');
+      if (k > 0 || this.timeout === 0 || scheduler.nextDue() <= monotonic()) {
+        this.endPass(k);
+        return;
+      }
+      this.deadline = this.timeout === null ? Infinity : monotonic() + this.timeout;
+      this.waiting = true;
+      scheduler.wakers.add(this.onTimersChanged);
+      this.poller.watch(this.wake);
+      this.arm();
+    } catch (e) {
+      this.finish(e, true);
+    }
+  };
+
+  private endPass(k: number): void {
+    if (k > 0) this.driver.dispatch(k, this.map);
+    scheduler.runDue();
+    if (!this.settled) this.immediate = setImmediate(this.step);
+  }
+
+  /** (Re)start the setTimeout for the end of this wait: the timeout or the next timer. */
+  private arm(): void {
+    if (this.timer !== null) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    const end = Math.min(this.deadline, scheduler.nextDue());
+    if (end === Infinity) return; // only the epoll fd (or a change of the map) ends this wait
+    // Rounded up: Node's timers may run up to a millisecond before performance.now() says.
+    this.timer = setTimeout(this.onTimeout, Math.max(1, Math.ceil((end - monotonic()) * 1000)));
+  }
+
+  private readonly onTimeout = (): void => {
+    this.timer = null;
+    const now = monotonic();
+    if (now < this.deadline && now < scheduler.nextDue()) this.arm(); // early, or the timer went away
+    else this.wake();
+  };
+
+  private readonly onTimersChanged = (when: number): void => {
+    if (!this.waiting) return;
+    if (when === Infinity) {
+      if (this.map.size === 0 && scheduler.live === 0) this.changed(); // nothing left to serve
+    } else {
+      this.arm(); // a sooner timer was scheduled from outside the loop
+    }
+  };
+
+  private readonly wakeSoon = (): void => {
+    this.immediate = null;
+    this.wake();
+  };
+
+  /** End the wait: fetch what is ready now, dispatch it, run due timers. */
+  private readonly wake = (): void => {
+    if (!this.waiting || this.settled) return;
+    this.stopWaiting();
+    try {
+      const k = this.poller.repoll();
+      if (k < 0) throw socketError(-k, 'epoll_wait');
+      this.endPass(k);
+    } catch (e) {
+      this.finish(e, true);
+    }
+  };
+
+  private stopWaiting(): void {
+    this.waiting = false;
+    this.poller.unwatch();
+    scheduler.wakers.delete(this.onTimersChanged);
+    if (this.timer !== null) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+  }
+
+  /** Settle: always release the libuv handle, the epoll fd and the map first. */
+  private finish(err?: unknown, failed = false): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.stopWaiting();
+    if (this.immediate !== null) {
+      clearImmediate(this.immediate);
+      this.immediate = null;
+    }
+    unserveAsync(this.map);
+    try {
+      this.driver.close();
+    } catch (e) {
+      if (!failed) {
+        failed = true;
+        err = e;
+      }
+    }
+    if (failed) this.reject(err);
+    else this.resolve();
+  }
+}
+
+/**
+ * **(beyond)** `loop()` inside Node's event loop: the same options and pass semantics (each
+ * pass asks every channel `readable()`/`writable()` once; `count` counts passes; `timeout` is
+ * each pass's longest wait), but between passes Node's timers, promises, other I/O and signal
+ * listeners run. Resolves once `count` passes have run, or when the map is empty and no
+ * (ref'd) callLater/callEvery timer is pending; rejects with `ExitNow` when a handler or timer
+ * throws it, and with any other error that escapes a pass (as `loop()` would throw it). Its
+ * libuv handle and epoll descriptor are released before it settles.
+ *
+ * The backend is always the libuv-watched epoll set (`poller`/`usePoll` are validated but do
+ * not change it). One loopAsync() per map: a second one on the same map rejects, and `loop()`
+ * on a map being served throws. A channel added to the map by code outside the loop (a Node
+ * callback) ends the current wait, so it is served at once; interest that changes without a
+ * handler or timer running is seen at the next pass.
+ */
+export function loopAsync(opts: LoopOptions = {}): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    if (opts === null || typeof opts !== 'object') {
+      throw new TypeError('loopAsync(): options must be an object such as { timeout: 30, count: 1 }');
+    }
+    const timeout = checkTimeout(opts.timeout === undefined ? 30 : opts.timeout, 'loopAsync()');
+    const map = checkMap(opts.map, 'loopAsync()');
+    const count = opts.count;
+    if (count !== undefined && count !== null && (typeof count !== 'number' || Number.isNaN(count))) {
+      throw new TypeError(`loopAsync(): count must be a number of passes (or null for no limit), not ${typeof count}`);
+    }
+    choosePoller(opts); // the same validation as loop(), so a typo is not silently ignored
+    new AsyncLoop(map, timeout, count, resolve, reject).start();
+  });
+}
