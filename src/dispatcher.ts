@@ -2,8 +2,10 @@
 import { inspect } from 'node:util';
 import { C } from './sys/constants.js';
 import {
-  ACCEPT_NOTHING, CONNECT_PENDING, DISCONNECTED, EBADF, EINVAL, EISCONN, ENOTCONN, EWOULDBLOCK,
+  ACCEPT_EXHAUSTED, ACCEPT_NOTHING, CONNECT_PENDING, DISCONNECTED, EBADF, EINVAL, EISCONN, ENOTCONN, EWOULDBLOCK,
+  WOULD_BLOCK, errnoName,
 } from './sys/errno.js';
+import { callLater } from './scheduler.js';
 import { strerror } from './sys/libc.js';
 import { type Address, Socket } from './socket.js';
 import { SocketError, socketError } from './errors.js';
@@ -73,6 +75,9 @@ export class Dispatcher {
   /** @internal The fd this channel is registered under (null when not in a map). */
   _fileno: number | null = null;
   readonly #id = nextId++;
+  /** True while accepts are paused after the process ran out of descriptors (beyond CPython). */
+  acceptPaused = false;
+  #acceptBackoff = 0;
 
   constructor(sock?: Socket | null, map?: SocketMap) {
     this._map = map ?? socketMap;
@@ -213,9 +218,34 @@ export class Dispatcher {
     }
     if (typeof r === 'number') {
       if (ACCEPT_NOTHING.has(-r)) return null;
+      if (ACCEPT_EXHAUSTED.has(-r)) {
+        this.backOffAccepting(-r);
+        return null;
+      }
       throw socketError(-r, 'accept');
     }
+    if (this.#acceptBackoff > 0) {
+      this.#acceptBackoff = 0; // the episode is over
+    }
     return r;
+  }
+
+  /**
+   * Beyond CPython, which sent EMFILE to handleError and so closed the listener: keep it open,
+   * stop polling it for a while (0.05 s, doubling up to 1 s while the shortage lasts) so the
+   * loop does not spin on a connection it cannot take, and warn once per episode. The pending
+   * clients wait in the backlog and are served once descriptors are free again.
+   */
+  private backOffAccepting(err: number): void {
+    if (this.#acceptBackoff === 0) {
+      this.logInfo(`accept() failed with ${errnoName(err)} (${_strerror(err)}) on ${this.toString()}: ` +
+        'pausing accepts until descriptors are free; raise the limit (ulimit -n) or close idle channels', 'error');
+    }
+    this.#acceptBackoff = Math.min(1, this.#acceptBackoff === 0 ? 0.05 : this.#acceptBackoff * 2);
+    this.acceptPaused = true;
+    callLater(this.#acceptBackoff, () => {
+      this.acceptPaused = false;
+    }).unref();
   }
 
   /** Send what the socket takes now; 0 if it would block or the peer is gone (handleClose ran). */
@@ -347,6 +377,9 @@ export class Dispatcher {
 
   /** An uncaught error in a handler: logs a compact traceback at type 'error', then closes. */
   handleError(err: unknown): void {
+    // Beyond CPython: readiness that turned out spurious (EAGAIN from recv) is harmless, so the
+    // default handler keeps the channel; CPython logged it and closed the channel.
+    if (err instanceof SocketError && WOULD_BLOCK.has(err.errno)) return;
     const [, name, message, info] = compactTraceback(err);
     let self: string;
     try {

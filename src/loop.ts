@@ -18,6 +18,8 @@ export interface Channel {
   readable(): boolean;
   writable(): boolean;
   accepting?: boolean;
+  /** True while a listener backs off after EMFILE/ENFILE: it is not polled for reading. */
+  acceptPaused?: boolean;
   handleReadEvent(): void;
   handleWriteEvent(): void;
   handleExptEvent(): void;
@@ -108,7 +110,11 @@ function readwriteIn(map: SocketMap | null, fd: number, obj: RWTarget, flags: nu
       obj.handleExptEvent();
       if (map !== null && map.get(fd) !== obj) return;
     }
-    if (flags & (POLLHUP | POLLERR | POLLNVAL)) obj.handleClose();
+    if (flags & (POLLERR | POLLNVAL)) obj.handleClose();
+    // Beyond CPython: a hang-up that arrives with data (a pipe whose writer exited) waits until
+    // the data is read: recv() then finds end of file and closes, as under select. CPython
+    // closed at once and dropped what was still buffered.
+    else if ((flags & POLLHUP) && (map === null || !(flags & POLLIN))) obj.handleClose();
   } catch (e) {
     if (e instanceof ExitNow) throw e;
     if (e instanceof SocketError && DISCONNECTED.has(e.errno)) obj.handleClose();
@@ -177,7 +183,8 @@ export class Driver {
     try {
       for (let i = 0; i < n; i++) {
         const fd = fds[i]!, obj = objs[i]!;
-        const r = obj.readable();
+        // A listener that ran out of descriptors sits out a while (see Dispatcher.accept).
+        const r = obj.readable() && obj.acceptPaused !== true;
         const w = obj.writable();
         let ev = 0;
         if (r) ev = isSelect ? POLLIN | SELECT_EXPT : POLLIN | POLLPRI;

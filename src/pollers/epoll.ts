@@ -3,7 +3,7 @@
 // or owner changed, or it left the map (pyftpdlib's ioloop habit). Level-triggered, so the
 // delivered events match poll(2)'s.
 import { C } from '../sys/constants.js';
-import { EBADF, EEXIST, ENOENT } from '../sys/errno.js';
+import { EBADF, EEXIST, ENOENT, EPERM } from '../sys/errno.js';
 import * as libc from '../sys/libc.js';
 import { socketError } from '../errors.js';
 import { type Poller, grow } from './types.js';
@@ -33,8 +33,14 @@ export class EpollPoller implements Poller {
   private readonly ctlView = new DataView(this.ctlBuf.buffer);
   private events = new Uint8Array(64 * EV_SIZE);
   private eventsView = new DataView(this.events.buffer);
-  /** fds whose epoll_ctl said EBADF: reported as POLLNVAL, as poll(2) would. */
-  private invalid: number[] = [];
+  /**
+   * Events this pass reports without the kernel: POLLNVAL for fds epoll_ctl called EBADF, and
+   * "always ready" for regular files, which epoll refuses (EPERM) but poll(2) reports ready.
+   */
+  private synthFds: number[] = [];
+  private synthEvents: number[] = [];
+  /** The channel on each fd that epoll refused with EPERM. */
+  private plainOwners: (object | undefined)[] = [];
 
   constructor() {
     const fd = libc.epollCreate1(C.EPOLL_CLOEXEC);
@@ -51,6 +57,10 @@ export class EpollPoller implements Poller {
 
   register(fd: number, events: number, owner: object): void {
     if (fd >= this.interest.length) this.growTables(fd + 1);
+    if (this.plainOwners[fd] === owner) {
+      this.synth(fd, events & (C.POLLIN | C.POLLOUT));
+      return;
+    }
     const had = this.interest[fd]!;
     if (had === events && this.owners[fd] === owner) {
       this.stamp(fd);
@@ -68,7 +78,12 @@ export class EpollPoller implements Poller {
     }
     if (r === -EBADF) {
       this.forget(fd);
-      this.invalid.push(fd);
+      this.synth(fd, C.POLLNVAL);
+      return;
+    }
+    if (r === -EPERM && had === 0) {
+      this.plainOwners[fd] = owner;
+      this.synth(fd, events & (C.POLLIN | C.POLLOUT));
       return;
     }
     if (r < 0) throw socketError(-r, 'epoll_ctl');
@@ -86,7 +101,13 @@ export class EpollPoller implements Poller {
     }
   }
 
+  private synth(fd: number, events: number): void {
+    this.synthFds.push(fd);
+    this.synthEvents.push(events);
+  }
+
   unregister(fd: number): void {
+    if (fd >= 0) this.plainOwners[fd] = undefined;
     if (fd < 0 || fd >= this.interest.length || this.interest[fd] === 0) return;
     // ENOENT/EBADF: already gone with its descriptor; nothing else to undo.
     this.ctl(C.EPOLL_CTL_DEL, fd, 0);
@@ -105,14 +126,16 @@ export class EpollPoller implements Poller {
     }
     let k = 0;
     let wait = timeoutMs;
-    if (this.invalid.length > 0) {
-      this.readyFds = grow(this.readyFds, this.invalid.length);
-      this.readyEvents = grow(this.readyEvents, this.invalid.length);
-      for (const fd of this.invalid) {
-        this.readyFds[k] = fd;
-        this.readyEvents[k++] = C.POLLNVAL;
+    const nsynth = this.synthFds.length;
+    if (nsynth > 0) {
+      this.readyFds = grow(this.readyFds, nsynth);
+      this.readyEvents = grow(this.readyEvents, nsynth);
+      for (let i = 0; i < nsynth; i++) {
+        this.readyFds[k] = this.synthFds[i]!;
+        this.readyEvents[k++] = this.synthEvents[i]!;
       }
-      this.invalid.length = 0;
+      this.synthFds.length = 0;
+      this.synthEvents.length = 0;
       wait = 0;
     }
     const r = libc.epollWait(this.epfd, this.events, max, wait);
@@ -137,6 +160,9 @@ export class EpollPoller implements Poller {
       this.epfd = -1;
     }
     this.nregistered = 0;
+    this.plainOwners = [];
+    this.synthFds.length = 0;
+    this.synthEvents.length = 0;
     this.interest.fill(0);
     this.owners = [];
   }

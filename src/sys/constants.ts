@@ -28,6 +28,8 @@ export interface PlatformConstants {
   AI_OFF: { flags: number; family: number; socktype: number; protocol: number; addrlen: number; addr: number; next: number; size: number };
   /** glibc's getaddrinfo error codes (negative, as Python's socket.gaierror.errno). */
   EAI: Record<string, number>;
+  /** errno names Node's os.constants.errno leaves out (ESHUTDOWN among them). */
+  ERRNO_EXTRA: Record<string, number>;
 }
 
 // Linux generic socket ABI, shared by x86-64 and arm64 (asm-generic).
@@ -54,6 +56,18 @@ const linuxCommon: Omit<PlatformConstants, 'EPOLL_EVENT_SIZE'> = {
     EAI_BADFLAGS: -1, EAI_NONAME: -2, EAI_AGAIN: -3, EAI_FAIL: -4, EAI_NODATA: -5, EAI_FAMILY: -6,
     EAI_SOCKTYPE: -7, EAI_SERVICE: -8, EAI_ADDRFAMILY: -9, EAI_MEMORY: -10, EAI_SYSTEM: -11,
     EAI_OVERFLOW: -12,
+  },
+  // Linux's asm-generic numbers (identical on x86-64 and arm64) that libuv does not export.
+  ERRNO_EXTRA: {
+    ENOTBLK: 15, EDEADLOCK: 35, ECHRNG: 44, EL2NSYNC: 45, EL3HLT: 46, EL3RST: 47, ELNRNG: 48,
+    EUNATCH: 49, ENOCSI: 50, EL2HLT: 51, EBADE: 52, EBADR: 53, EXFULL: 54, ENOANO: 55,
+    EBADRQC: 56, EBADSLT: 57, EBFONT: 59, ENONET: 64, ENOPKG: 65, EREMOTE: 66, EADV: 68,
+    ESRMNT: 69, ECOMM: 70, EDOTDOT: 73, ENOTUNIQ: 76, EBADFD: 77, EREMCHG: 78, ELIBACC: 79,
+    ELIBBAD: 80, ELIBSCN: 81, ELIBMAX: 82, ELIBEXEC: 83, ERESTART: 85, ESTRPIPE: 86, EUSERS: 87,
+    ESOCKTNOSUPPORT: 94, EPFNOSUPPORT: 96, ESHUTDOWN: 108, ETOOMANYREFS: 109, EHOSTDOWN: 112,
+    EUCLEAN: 117, ENOTNAM: 118, ENAVAIL: 119, EISNAM: 120, EREMOTEIO: 121, ENOMEDIUM: 123,
+    EMEDIUMTYPE: 124, ENOKEY: 126, EKEYEXPIRED: 127, EKEYREVOKED: 128, EKEYREJECTED: 129,
+    EOWNERDEAD: 130, ENOTRECOVERABLE: 131, ERFKILL: 132,
   },
 };
 

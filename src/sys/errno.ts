@@ -4,11 +4,12 @@ import os from 'node:os';
 import { C } from './constants.js';
 
 /** errno names to their positive numbers on this platform (EAGAIN, ECONNRESET, ...). */
-export const errno: Readonly<Record<string, number>> = Object.freeze({ ...os.constants.errno });
+export const errno: Readonly<Record<string, number>> = Object.freeze({ ...C.ERRNO_EXTRA, ...os.constants.errno });
 
 // Several names share a number (EAGAIN/EWOULDBLOCK, EOPNOTSUPP/ENOTSUP, EDEADLK/EDEADLOCK);
 // the reverse map keeps the name Python's errno.errorcode prints.
 const preferred = new Set(['EAGAIN', 'EOPNOTSUPP', 'EDEADLK']);
+// (EDEADLOCK aliases EDEADLK; the preference above keeps EDEADLK as the printed name.)
 const names = new Map<number, string>();
 for (const [name, num] of Object.entries(errno)) {
   if (!names.has(num) || preferred.has(name)) names.set(num, name);

@@ -3,7 +3,7 @@ import { describe, it, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { checkLeaks, fdCount } from '../helpers.js';
 import {
-  Dispatcher, DispatcherWithSend, Socket, closeAll, loop, errno, type Address, type SocketMap,
+  Dispatcher, DispatcherWithSend, Socket, socketpair, closeAll, loop, errno, type Address, type SocketMap,
   type PollerName, SOL_SOCKET, SO_LINGER, SHUT_WR,
 } from '../../src/index.js';
 import { injectFault, clearFaults, pendingFaults } from '../../src/sys/faults.js';
@@ -128,6 +128,35 @@ for (const poller of POLLERS) {
         assert.deepEqual(client.errors, [], 'a disconnect is not an error');
       });
     }
+
+    it('EAGAIN after readiness is harmless: the default handleError keeps the channel', () => {
+      const [a, b] = socketpair();
+      let got = '';
+      class Reader extends Dispatcher {
+        override handleRead(): void {
+          got += this.recv(100).toString();
+        }
+        override writable(): boolean {
+          return false;
+        }
+      }
+      const reader = new Reader(a, map);
+      const out: string[] = [];
+      const write = process.stdout.write;
+      process.stdout.write = ((chunk: string) => (out.push(String(chunk)), true)) as typeof process.stdout.write;
+      try {
+        b.send(Buffer.from('still here'));
+        injectFault('recv', errno.EAGAIN!, 1);
+        loop({ map, timeout: 0.01, count: 1, poller });
+        assert.equal(pendingFaults('recv'), 0, 'the spurious EAGAIN was hit');
+        assert.equal(map.get(a.fileno()), reader, 'the channel is still served');
+        runUntil(() => got === 'still here', poller);
+      } finally {
+        process.stdout.write = write;
+        b.close();
+      }
+      assert.deepEqual(out, [], 'nothing was logged');
+    });
 
     it('data sent before the peer\'s FIN is delivered before handleClose', () => {
       const events: string[] = [];
