@@ -16,7 +16,7 @@ export class EpollPoller implements Poller {
   readonly name = 'epoll' as const;
   readyFds = new Int32Array(64);
   readyEvents = new Int32Array(64);
-  private epfd: number;
+  protected epfd: number;
   /** Interest the kernel holds per fd (0: not registered). */
   private interest = new Int32Array(256);
   /** The channel each registered fd belongs to. */
@@ -165,6 +165,11 @@ export class EpollPoller implements Poller {
     this.synthEvents.length = 0;
     this.interest.fill(0);
     this.owners = [];
+  }
+
+  /** Treat every registration as declared this pass, so the next poll() sweeps nothing. */
+  protected keepDeclared(): void {
+    this.declared = this.nregistered;
   }
 
   private sweep(): void {

@@ -8,13 +8,11 @@
 // out-of-band data (POLLPRI → handleExpt). The nested epoll set reports POLLPRI like the epoll
 // backend, changes interest with one epoll_ctl only when a channel's answer changes (no
 // handle start/stop per channel per pass), and fetches a whole batch with one epoll_wait.
-import koffi from 'koffi';
+import { type UvPollHandle, uvPoll } from '../sys/libc.js';
 import { EpollPoller } from './epoll.js';
 
-type PollHandle = ReturnType<typeof koffi.node.poll>;
-
 export class UvPoller extends EpollPoller {
-  private handle: PollHandle | null = null;
+  private handle: UvPollHandle | null = null;
   private onReady: (() => void) | null = null;
   private watching = false;
   private closed = false;
@@ -25,8 +23,7 @@ export class UvPoller extends EpollPoller {
 
   /** The epoll descriptor that libuv watches. */
   get fd(): number {
-    // EpollPoller keeps it private; bracket access is TypeScript's sanctioned way in.
-    return this['epfd'];
+    return this.epfd;
   }
 
   /**
@@ -35,7 +32,7 @@ export class UvPoller extends EpollPoller {
    * already polled once (found nothing, then waited in libuv) has declared nothing since.
    */
   repoll(): number {
-    this['declared'] = this['nregistered'];
+    this.keepDeclared();
     return this.poll(0);
   }
 
@@ -46,7 +43,7 @@ export class UvPoller extends EpollPoller {
     if (this.watching) return;
     this.watching = true;
     if (this.handle === null) {
-      const h = koffi.node.poll(this.fd, { readable: true }, this.callback) as PollHandle | null;
+      const h = uvPoll(this.fd, this.callback);
       if (h === null) throw new Error('loopAsync(): libuv refused to watch the epoll descriptor (koffi.node.poll)');
       this.handle = h;
     } else {

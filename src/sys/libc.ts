@@ -263,3 +263,18 @@ export function getaddrinfo(host: string | null, service: string | null, family:
   }
   return { code: 0, errno: 0, list };
 }
+
+/** A libuv poll handle (uv_poll_t) that calls back on Node's event loop. */
+export interface UvPollHandle {
+  start(opts: { readable?: boolean; writable?: boolean }, callback: () => void): void;
+  stop(): void;
+  close(): void;
+}
+
+/**
+ * Watch `fd` for readability with a libuv poll handle on Node's own loop (koffi.node.poll).
+ * Returns null when libuv refuses the descriptor.
+ */
+export function uvPoll(fd: number, callback: () => void): UvPollHandle | null {
+  return koffi.node.poll(fd, { readable: true }, callback) as UvPollHandle | null;
+}
