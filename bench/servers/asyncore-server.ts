@@ -1,0 +1,132 @@
+// This package's benchmark server: the asyncore documentation's echo server (EchoHandler:
+// recv(8192) then send, on a DispatcherWithSend), or an AsyncChat line echo, served by
+// loop() with the chosen poller or by loopAsync().
+//
+//   node asyncore-server.js --poller select|poll|epoll|async [--mode echo|chat] [--backlog 1024]
+//        [--exit-on-eof]
+//
+// Two deliberate differences from the documentation's program, both shared with the CPython
+// server in asyncore_server.py: it listens on 127.0.0.1 port 0 with a large backlog (listen(5)
+// overflows when 50+ clients connect at once and stalls them in SYN retries), and it does not
+// print a line per accepted connection. Prints "PORT <n>" once listening.
+//
+// loop() owns the thread, so Node's signal handlers never run; --exit-on-eof (used with
+// `node --cpu-prof`, which writes its profile only on a normal exit) adds a channel on stdin that
+// leaves the loop with ExitNow when the runner closes it.
+//
+// AsyncChat and loopAsync are loaded at run time, so this file type-checks (and the other rows
+// still run) while src/chat.ts or src/loop-async.ts are missing.
+import { writeSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import * as asyncore from '../../src/index.js';
+
+class EchoHandler extends asyncore.DispatcherWithSend {
+  override handleRead(): void {
+    const data = this.recv(8192);
+    if (data.length > 0) {
+      this.send(data);
+    }
+  }
+}
+
+interface ChatLike {
+  setTerminator(term: string): void;
+  push(data: Uint8Array): void;
+}
+type ChatClass = new (sock: asyncore.Socket, map?: asyncore.SocketMap) => ChatLike;
+
+/** The asynchat documentation's pattern: collect until '\n', then push the line back. */
+function lineEchoClass(AsyncChat: ChatClass): ChatClass {
+  const NL = Buffer.from('\n');
+  return class LineEcho extends AsyncChat {
+    private ibuffer: Buffer[] = [];
+
+    constructor(sock: asyncore.Socket, map?: asyncore.SocketMap) {
+      super(sock, map);
+      this.setTerminator('\n');
+    }
+
+    collectIncomingData(data: Buffer): void {
+      this.ibuffer.push(data);
+    }
+
+    foundTerminator(): void {
+      this.ibuffer.push(NL);
+      this.push(Buffer.concat(this.ibuffer));
+      this.ibuffer = [];
+    }
+  };
+}
+
+class StdinWatch extends asyncore.FileDispatcher {
+  override writable(): boolean {
+    return false;
+  }
+
+  override handleRead(): void {
+    this.recv(512); // on EOF this runs handleClose()
+  }
+
+  override handleClose(): void {
+    this.close();
+    throw new asyncore.ExitNow('stdin closed');
+  }
+}
+
+class Server extends asyncore.Dispatcher {
+  constructor(backlog: number, private readonly Handler: new (sock: asyncore.Socket) => unknown) {
+    super();
+    this.createSocket(asyncore.AF_INET);
+    this.setReuseAddr();
+    this.bind(['127.0.0.1', 0]);
+    this.listen(backlog);
+  }
+
+  override handleAccepted(sock: asyncore.Socket): void {
+    new this.Handler(sock);
+  }
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      poller: { type: 'string', default: 'epoll' },
+      mode: { type: 'string', default: 'echo' },
+      backlog: { type: 'string', default: '1024' },
+      'exit-on-eof': { type: 'boolean', default: false },
+    },
+  });
+  const poller = values.poller!;
+  if (!['select', 'poll', 'epoll', 'async'].includes(poller)) throw new RangeError(`--poller must be select, poll, epoll or async, not ${poller}`);
+  let Handler: new (sock: asyncore.Socket) => unknown = EchoHandler;
+  if (values.mode === 'chat') {
+    const chatPath = '../../src/chat.js';
+    const chat = (await import(chatPath)) as { AsyncChat?: ChatClass };
+    if (!chat.AsyncChat) throw new Error('src/chat.ts does not export AsyncChat');
+    Handler = lineEchoClass(chat.AsyncChat);
+  } else if (values.mode !== 'echo') {
+    throw new RangeError(`--mode must be echo or chat, not ${values.mode}`);
+  }
+  const server = new Server(Number(values.backlog), Handler);
+  const [, port] = (server.socket as asyncore.Socket).getsockname() as [string, number];
+  if (values['exit-on-eof']) new StdinWatch(0);
+  writeSync(1, `PORT ${port}\n`); // before loop() takes the thread
+  try {
+    if (poller === 'async') {
+      const asyncPath = '../../src/loop-async.js';
+      const mod = (await import(asyncPath)) as { loopAsync?: (opts?: object) => Promise<void> };
+      if (typeof mod.loopAsync !== 'function') throw new Error('src/loop-async.ts does not export loopAsync');
+      await mod.loopAsync({});
+    } else {
+      asyncore.loop({ poller: poller as asyncore.PollerName });
+    }
+  } catch (e) {
+    if (!(e instanceof asyncore.ExitNow)) throw e;
+  }
+  process.exit(0);
+}
+
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exit(1);
+});
