@@ -8,8 +8,8 @@ import {
 import { callLater } from './scheduler.js';
 import { strerror } from './sys/libc.js';
 import { type Address, Socket } from './socket.js';
-import { SocketError, socketError } from './errors.js';
-import { type SocketMap, socketMap, channelAdded, channelRemoved, compactTraceback } from './loop.js';
+import { SocketError, closedError, socketError } from './errors.js';
+import { type SocketMap, checkMap, channelAdded, channelRemoved, compactTraceback } from './loop.js';
 import type { FileWrapper } from './file.js';
 
 const EMPTY = Buffer.alloc(0);
@@ -51,6 +51,17 @@ export function _strerror(err: number): string {
   return s && s.length > 0 ? s : `Unknown error ${err}`;
 }
 
+function isSocketLike(x: unknown): boolean {
+  return typeof x === 'object' && x !== null && typeof (x as Socket).fileno === 'function' && typeof (x as Socket).setblocking === 'function';
+}
+
+function describeValue(x: unknown): string {
+  if (x === null) return 'null';
+  if (typeof x === 'string') return `a string ${JSON.stringify(x.length > 20 ? `${x.slice(0, 20)}...` : x)}`;
+  if (typeof x === 'object') return `an object (${(x as object).constructor?.name ?? 'Object'})`;
+  return `${typeof x} ${String(x)}`;
+}
+
 /** The socket-like objects a Dispatcher drives: a Socket or a FileWrapper. */
 export type DispatcherSocket = Socket | FileWrapper;
 
@@ -80,7 +91,10 @@ export class Dispatcher {
   #acceptBackoff = 0;
 
   constructor(sock?: Socket | null, map?: SocketMap) {
-    this._map = map ?? socketMap;
+    this._map = checkMap(map, 'Dispatcher()');
+    if (sock !== undefined && sock !== null && !isSocketLike(sock)) {
+      throw new TypeError(`Dispatcher(): sock must be a Socket (e.g. from accept()), or omitted and created with createSocket(), not ${describeValue(sock)}`);
+    }
     if (sock) {
       // Non-blocking, in case the socket came from a blocking source (accept()).
       sock.setblocking(false);
@@ -138,6 +152,11 @@ export class Dispatcher {
   }
 
   setSocket(sock: DispatcherSocket, map?: SocketMap): void {
+    if (sock === null || typeof sock !== 'object' || typeof sock.fileno !== 'function') {
+      throw new TypeError(`setSocket(): sock must be a Socket or FileWrapper, not ${describeValue(sock)}`);
+    }
+    // An fd of -1 would become a map key that no poller can watch.
+    if (sock.fileno() < 0) throw closedError('setSocket');
     this.socket = sock;
     this._fileno = sock.fileno();
     this.addChannel(map);
@@ -188,7 +207,15 @@ export class Dispatcher {
   connect(address: Address): void {
     this.connected = false;
     this.connecting = true;
-    const err = (this.requireSocket('connect') as Socket).connectEx(address);
+    let err: number;
+    try {
+      err = (this.requireSocket('connect') as Socket).connectEx(address);
+    } catch (e) {
+      // Beyond CPython: a connect that never started is not pending, so no spurious
+      // handleConnect() when the unconnected socket later polls writable.
+      this.connecting = false;
+      throw e;
+    }
     if (CONNECT_PENDING.has(err)) {
       this.addr = address;
       return;
@@ -197,6 +224,7 @@ export class Dispatcher {
       this.addr = address;
       this.handleConnectEvent();
     } else {
+      this.connecting = false;
       throw socketError(err, 'connect', address);
     }
   }
@@ -222,7 +250,7 @@ export class Dispatcher {
         this.backOffAccepting(-r);
         return null;
       }
-      throw socketError(-r, 'accept');
+      throw -r === EBADF && sock.fileno() < 0 ? closedError('accept') : socketError(-r, 'accept');
     }
     if (this.#acceptBackoff > 0) {
       this.#acceptBackoff = 0; // the episode is over
@@ -283,8 +311,8 @@ export class Dispatcher {
     const sock = this.requireSocket('recv');
     let r: Buffer | number;
     if (typeof sock.recvRaw === 'function') {
-      if (!(bufferSize >= 0) || !Number.isInteger(bufferSize)) {
-        throw new RangeError(`recv(): bufferSize must be a non-negative integer, not ${String(bufferSize)}`);
+      if (!(bufferSize >= 0) || !Number.isInteger(bufferSize) || bufferSize > 0x7fffffff) {
+        throw new RangeError(`recv(): bufferSize must be an integer from 0 to 2147483647 (e.g. 65536), not ${String(bufferSize)}`);
       }
       r = sock.recvRaw(bufferSize, 0);
     } else {
@@ -499,12 +527,18 @@ export class DispatcherWithSend extends Dispatcher {
       throw new TypeError(`send(): data must be bytes (Buffer or Uint8Array), not ${typeof data === 'string' ? 'a string; encode it first, e.g. Buffer.from(text)' : typeof data}`);
     }
     if (this.debug) this.logInfo(`sending ${reprBytes(data)}`);
-    if (data.length > 0) {
-      // Copy: the caller may reuse its buffer once send() returns.
-      this.#chunks.push(Buffer.from(data));
-      this.#size += data.length;
+    if (data.length === 0) {
+      this.initiateSend();
+      return 0;
     }
+    // Queue the caller's bytes without copying; whatever initiateSend() leaves of them is
+    // copied below, since the caller may reuse its buffer once send() returns.
+    const view = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    this.#chunks.push(view);
+    this.#size += data.length;
     this.initiateSend();
+    const last = this.#chunks.length - 1;
+    if (last >= 0 && this.#chunks[last]!.buffer === view.buffer) this.#chunks[last] = Buffer.from(this.#chunks[last]!);
     return data.length;
   }
 }

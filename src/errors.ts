@@ -26,6 +26,10 @@ export class SocketError extends Error {
   declare port?: number;
 
   constructor(errno: number, syscall: string, address?: Address, hint?: string) {
+    if (typeof errno !== 'number' || !Number.isInteger(errno)) {
+      throw new TypeError(`SocketError(): errno must be an integer such as errno.ECONNREFUSED, not ${typeof errno}`);
+    }
+    if (typeof syscall !== 'string') throw new TypeError(`SocketError(): syscall must be a string such as 'connect', not ${typeof syscall}`);
     // A Unix path may arrive as bytes (bind/connect/sendto accept them): keep and show it as text.
     if ((address as unknown) instanceof Uint8Array) address = Buffer.from(address as unknown as Uint8Array).toString('utf8');
     const gai = syscall === 'getaddrinfo' && errno < 0;

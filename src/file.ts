@@ -28,11 +28,11 @@ export class FileWrapper {
   readonly #state: FdState;
 
   constructor(fd: number) {
-    if (typeof fd !== 'number' || !Number.isInteger(fd) || fd < 0) {
+    if (typeof fd !== 'number' || !Number.isInteger(fd) || fd < 0 || fd > 0x7fffffff) {
       throw new TypeError(`FileWrapper(): fd must be an open file descriptor (a non-negative integer), not ${String(fd)}`);
     }
     const dupFd = libc.fcntl(fd, C.F_DUPFD_CLOEXEC, 0);
-    if (dupFd < 0) throw socketError(-dupFd, 'dup');
+    if (dupFd < 0) throw socketError(-dupFd, 'dup', undefined, dupFd === -EBADF ? `fd ${fd} is not open; pass an open descriptor` : undefined);
     this.#state = { fd: dupFd };
     finalizer.register(this, this.#state, this);
   }
@@ -48,8 +48,8 @@ export class FileWrapper {
 
   /** read(2) up to `n` bytes (empty at end of file). */
   recv(n: number): Buffer {
-    if (typeof n !== 'number' || !Number.isInteger(n) || n < 0) {
-      throw new RangeError(`recv(): n must be a non-negative integer, not ${String(n)}`);
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > 0x7fffffff) {
+      throw new RangeError(`recv(): n must be an integer from 0 to 2147483647 (e.g. 65536), not ${String(n)}`);
     }
     const r = this.recvRaw(n);
     if (typeof r === 'number') throw r === -EBADF && this.#state.fd < 0 ? closedError('read') : socketError(-r, 'read');

@@ -195,7 +195,7 @@ export function loopAsync(opts: LoopOptions = {}): Promise<void> {
     const map = checkMap(opts.map, 'loopAsync()');
     const count = opts.count;
     if (count !== undefined && count !== null && (typeof count !== 'number' || Number.isNaN(count))) {
-      throw new TypeError(`loopAsync(): count must be a number of passes (or null for no limit), not ${typeof count}`);
+      throw new TypeError(`loopAsync(): count must be a number of passes (or null for no limit), not ${Number.isNaN(count) ? 'NaN' : typeof count}`);
     }
     choosePoller(opts); // the same validation as loop(), so a typo is not silently ignored
     new AsyncLoop(map, timeout, count, resolve, reject).start();

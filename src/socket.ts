@@ -41,14 +41,22 @@ export function requireBytes(data: unknown, what: string): Uint8Array {
   throw new TypeError(`${what}: a bytes-like object (Buffer or Uint8Array) is required, not ${describe(data)}`);
 }
 
-function requireInt(v: unknown, what: string): number {
+const INT_MIN = -0x80000000, INT_MAX = 0x7fffffff;
+
+// Bounded by the C type by default: koffi would silently wrap 2**32 + 5 to 5 (closeFd would
+// close fd 5, fromFd would dup stdin).
+function requireInt(v: unknown, what: string, min = INT_MIN, max = INT_MAX): number {
   if (typeof v !== 'number' || !Number.isInteger(v)) {
     throw new TypeError(`${what} must be an integer, not ${typeof v === 'number' ? v : describe(v)}`);
   }
+  if (v < min || v > max) throw new RangeError(`${what} must be an integer from ${min} to ${max}, not ${v}`);
   return v;
 }
 
 function requireSize(v: unknown, what: string): number {
+  if (typeof v === 'number' && v > INT_MAX && Number.isInteger(v)) {
+    throw new RangeError(`${what} must be at most ${INT_MAX}, not ${v}; receive in smaller pieces (e.g. 65536 bytes at a time)`);
+  }
   const n = requireInt(v, what);
   if (n < 0) throw new RangeError(`${what} must be >= 0, not ${n}`);
   return n;
@@ -125,7 +133,7 @@ export function encodeAddress(family: number, addr: unknown, syscall: string): n
     const port = requirePort(addr[1], syscall);
     const flowinfo = addr.length > 2 ? requireInt(addr[2], `${syscall}(): flowinfo`) : 0;
     if (flowinfo < 0 || flowinfo > 0xfffff) throw new RangeError(`${syscall}(): flowinfo must be 0-1048575, not ${flowinfo}`);
-    const scope = addr.length > 3 ? requireInt(addr[3], `${syscall}(): scopeId`) : 0;
+    const scope = addr.length > 3 ? requireInt(addr[3], `${syscall}(): scopeId`, 0, 0xffffffff) : 0;
     if (scope < 0 || scope > 0xffffffff) throw new RangeError(`${syscall}(): scopeId must be 0-4294967295, not ${scope}`);
     const r = resolveHost(host, family, syscall === 'bind');
     return encodeInet6(saBuf, r.ip, port, flowinfo, scope || r.scopeId);
@@ -205,7 +213,7 @@ export class Socket {
   static fromFd(fd: number, family: number, type: number, proto = 0): Socket {
     requireInt(fd, 'Socket.fromFd(): fd');
     const dupFd = libc.fcntl(fd, C.F_DUPFD_CLOEXEC, 0);
-    if (dupFd < 0) throw socketError(-dupFd, 'dup');
+    if (dupFd < 0) throw socketError(-dupFd, 'dup', undefined, dupFd === -EBADF ? `fd ${fd} is not open; pass an open descriptor` : undefined);
     try {
       return new Socket(family, type, proto, dupFd);
     } catch (e) {
@@ -301,6 +309,7 @@ export class Socket {
 
   /** Accept a connection: a new blocking, close-on-exec Socket and the peer's address. */
   accept(): [Socket, Address] {
+    this.fdFor('accept');
     const r = this.acceptRaw(false);
     if (typeof r === 'number') throw socketError(-r, 'accept');
     return r;
@@ -334,6 +343,7 @@ export class Socket {
   /** Send; returns the number of bytes sent. Never raises SIGPIPE (MSG_NOSIGNAL). */
   send(data: Uint8Array, flags = 0): number {
     const buf = requireBytes(data, 'send()');
+    this.fdFor('send');
     const r = this.sendRaw(buf, requireInt(flags, 'send(): flags'));
     if (r < 0) throw socketError(-r, 'send');
     return r;
@@ -350,6 +360,7 @@ export class Socket {
   sendall(data: Uint8Array, flags = 0): void {
     let buf = requireBytes(data, 'sendall()');
     requireInt(flags, 'sendall(): flags');
+    this.fdFor('send');
     while (buf.length > 0) {
       const r = this.sendRaw(buf, flags);
       if (r < 0) throw socketError(-r, 'send');
@@ -360,6 +371,7 @@ export class Socket {
   /** Receive up to `n` bytes; an empty Buffer means the peer closed (for stream sockets). */
   recv(n: number, flags = 0): Buffer {
     requireSize(n, 'recv(): bufsize');
+    this.fdFor('recv');
     const r = this.recvRaw(n, requireInt(flags, 'recv(): flags'));
     if (typeof r === 'number') throw socketError(-r, 'recv');
     return r;
@@ -497,9 +509,13 @@ export class Socket {
 export function socketpair(family: number = C.AF_UNIX, type: number = C.SOCK_STREAM, proto = 0): [Socket, Socket] {
   requireInt(family, 'socketpair(): family');
   requireInt(type, 'socketpair(): type');
+  requireInt(proto, 'socketpair(): proto');
   const fds = new Int32Array(2);
   const r = libc.socketpair(family, type | C.SOCK_CLOEXEC, proto, fds);
-  if (r < 0) throw socketError(-r, 'socketpair');
+  if (r < 0) {
+    const unsupported = -r === EINVAL || -r === errnoTable.EAFNOSUPPORT || -r === errnoTable.EOPNOTSUPP || -r === errnoTable.EPROTONOSUPPORT;
+    throw socketError(-r, 'socketpair', undefined, unsupported ? 'use AF_UNIX with SOCK_STREAM or SOCK_DGRAM' : undefined);
+  }
   const nonblocking = (type & C.SOCK_NONBLOCK) !== 0;
   return [adopt(family, type, proto, fds[0]!, nonblocking), adopt(family, type, proto, fds[1]!, nonblocking)];
 }
@@ -516,7 +532,7 @@ export function pipe(): [readFd: number, writeFd: number] {
 export function closeFd(fd: number): void {
   requireInt(fd, 'closeFd(): fd');
   const r = libc.close(fd);
-  if (r < 0) throw socketError(-r, 'close');
+  if (r < 0) throw socketError(-r, 'close', undefined, r === -EBADF ? `fd ${fd} is not open; close each descriptor once` : undefined);
 }
 
 export { SocketError, BlockingIOError } from './errors.js';

@@ -57,13 +57,13 @@ export class EpollPoller implements Poller {
 
   register(fd: number, events: number, owner: object): void {
     if (fd >= this.interest.length) this.growTables(fd + 1);
-    if (this.plainOwners[fd] === owner) {
-      this.synth(fd, events & (C.POLLIN | C.POLLOUT));
-      return;
-    }
     const had = this.interest[fd]!;
     if (had === events && this.owners[fd] === owner) {
-      this.stamp(fd);
+      this.stamp(fd); // the common case: nothing changed, no system call
+      return;
+    }
+    if (this.plainOwners[fd] === owner) {
+      this.synth(fd, events & (C.POLLIN | C.POLLOUT));
       return;
     }
     let r: number;
