@@ -2,7 +2,7 @@
 import { inspect } from 'node:util';
 import { C } from './sys/constants.js';
 import * as libc from './sys/libc.js';
-import { EBADF, EINVAL, errno as errnoTable } from './sys/errno.js';
+import { EAGAIN, EBADF, EINPROGRESS, EINVAL, ETIMEDOUT, errno as errnoTable } from './sys/errno.js';
 import {
   type Address, decodeSockaddr, encodeInet, encodeInet6, encodeUnix, parseIPv4, parseIPv6,
 } from './sys/sockaddr.js';
@@ -177,6 +177,8 @@ export class Socket {
   /** @internal Shared with the finalizer, which closes the fd if the Socket is collected. */
   private readonly state: FdState;
   private blocking = true;
+  /** Python's socket timeout: null (blocking), 0 (non-blocking) or seconds. */
+  private timeout: number | null = null;
   /** @internal file status flags are known to be exactly O_NONBLOCK-or-not (our own fds). */
   private ownFlags: boolean;
 
@@ -205,6 +207,7 @@ export class Socket {
     this.type = type & ~(C.SOCK_NONBLOCK | C.SOCK_CLOEXEC);
     this.proto = proto;
     if (fileno === undefined && (type & C.SOCK_NONBLOCK) !== 0) this.blocking = false;
+    this.timeout = this.blocking ? null : 0;
     this.state = { fd };
     finalizer.register(this, this.state, this);
   }
@@ -272,11 +275,58 @@ export class Socket {
       if (r < 0) throw socketError(-r, 'fcntl');
     }
     this.blocking = want;
+    this.timeout = want ? null : 0;
   }
 
   getblocking(): boolean {
     this.fdFor('getblocking');
-    return this.blocking;
+    return this.timeout !== 0;
+  }
+
+  /**
+   * Python's timeout mode: null blocks, 0 is non-blocking, a positive number of seconds makes
+   * blocking calls (accept, connect, send, sendall, recv, recvInto, sendto, recvfrom) give up
+   * with SocketError ETIMEDOUT ('timed out') after that long.
+   */
+  settimeout(value: number | null): void {
+    if (value !== null && (typeof value !== 'number' || Number.isNaN(value))) {
+      throw new TypeError(`settimeout(): value must be a number of seconds or null (blocking), not ${describe(value)}`);
+    }
+    if (value !== null && value < 0) throw new RangeError(`settimeout(): timeout must be >= 0 seconds or null, not ${value}`);
+    if (value !== null && value > 2147483) throw new RangeError('settimeout(): timeout must be at most 2147483 seconds; use null to wait forever');
+    this.setblocking(value === null);
+    this.timeout = value;
+  }
+
+  /** The timeout in seconds, 0 when non-blocking, null when blocking. */
+  gettimeout(): number | null {
+    return this.timeout;
+  }
+
+  /**
+   * With a positive timeout, run `op` until it stops saying EAGAIN/EINPROGRESS, waiting for
+   * `events` on the fd in between; without one, run it once.
+   */
+  private timed(fd: number, events: number, syscall: string, op: () => number, address?: Address): number {
+    let r = op();
+    const t = this.timeout;
+    if (t === null || t === 0 || (r !== -EAGAIN && r !== -EINPROGRESS)) return r;
+    const deadline = performance.now() + t * 1000;
+    const pfd = new Uint8Array(8);
+    const view = new DataView(pfd.buffer);
+    for (;;) {
+      const left = deadline - performance.now();
+      if (left <= 0) throw new SocketError(ETIMEDOUT, syscall, address, 'timed out');
+      view.setInt32(0, fd, true);
+      view.setInt16(4, events, true);
+      view.setInt16(6, 0, true);
+      const p = libc.poll(pfd, 1, Math.ceil(left));
+      if (p < 0) throw socketError(-p, 'poll');
+      if (p === 0) throw new SocketError(ETIMEDOUT, syscall, address, 'timed out');
+      if (r === -EINPROGRESS) return -this.getsockopt(C.SOL_SOCKET, C.SO_ERROR);
+      r = op();
+      if (r !== -EAGAIN) return r;
+    }
   }
 
   getInheritable(): boolean {
@@ -309,10 +359,16 @@ export class Socket {
 
   /** Accept a connection: a new blocking, close-on-exec Socket and the peer's address. */
   accept(): [Socket, Address] {
-    this.fdFor('accept');
-    const r = this.acceptRaw(false);
-    if (typeof r === 'number') throw socketError(-r, 'accept');
-    return r;
+    const fd = this.fdFor('accept');
+    let pair: [Socket, Address] | null = null;
+    const r = this.timed(fd, C.POLLIN, 'accept', () => {
+      const a = this.acceptRaw(false);
+      if (typeof a === 'number') return a;
+      pair = a;
+      return 0;
+    });
+    if (pair === null) throw socketError(-r, 'accept');
+    return pair;
   }
 
   /** @internal accept4 without throwing: the pair, or -errno. */
@@ -336,15 +392,16 @@ export class Socket {
   connectEx(addr: Address): number {
     const fd = this.fdFor('connect');
     const len = encodeAddress(this.family, addr, 'connect');
-    const r = libc.connect(fd, saBuf, len);
+    const r = this.timed(fd, C.POLLOUT, 'connect', () => libc.connect(fd, saBuf, len), addr);
     return r < 0 ? -r : 0;
   }
 
   /** Send; returns the number of bytes sent. Never raises SIGPIPE (MSG_NOSIGNAL). */
   send(data: Uint8Array, flags = 0): number {
     const buf = requireBytes(data, 'send()');
-    this.fdFor('send');
-    const r = this.sendRaw(buf, requireInt(flags, 'send(): flags'));
+    const fd = this.fdFor('send');
+    const f = requireInt(flags, 'send(): flags');
+    const r = this.timed(fd, C.POLLOUT, 'send', () => this.sendRaw(buf, f));
     if (r < 0) throw socketError(-r, 'send');
     return r;
   }
@@ -360,9 +417,9 @@ export class Socket {
   sendall(data: Uint8Array, flags = 0): void {
     let buf = requireBytes(data, 'sendall()');
     requireInt(flags, 'sendall(): flags');
-    this.fdFor('send');
+    const fd = this.fdFor('send');
     while (buf.length > 0) {
-      const r = this.sendRaw(buf, flags);
+      const r = this.timed(fd, C.POLLOUT, 'send', () => this.sendRaw(buf, flags));
       if (r < 0) throw socketError(-r, 'send');
       buf = buf.subarray(r);
     }
@@ -371,10 +428,17 @@ export class Socket {
   /** Receive up to `n` bytes; an empty Buffer means the peer closed (for stream sockets). */
   recv(n: number, flags = 0): Buffer {
     requireSize(n, 'recv(): bufsize');
-    this.fdFor('recv');
-    const r = this.recvRaw(n, requireInt(flags, 'recv(): flags'));
-    if (typeof r === 'number') throw socketError(-r, 'recv');
-    return r;
+    const fd = this.fdFor('recv');
+    const f = requireInt(flags, 'recv(): flags');
+    let out: Buffer | null = null;
+    const r = this.timed(fd, C.POLLIN, 'recv', () => {
+      const got = this.recvRaw(n, f);
+      if (typeof got === 'number') return got;
+      out = got;
+      return 0;
+    });
+    if (out === null) throw socketError(-r, 'recv');
+    return out;
   }
 
   /** @internal recv(2) without throwing: a right-sized copy, or -errno. */
@@ -394,7 +458,8 @@ export class Socket {
     const fd = this.fdFor('recv');
     const buf = requireBytes(buffer, 'recvInto()');
     const n = nbytes === 0 ? buf.length : Math.min(requireSize(nbytes, 'recvInto(): nbytes'), buf.length);
-    const r = libc.recv(fd, buf, n, requireInt(flags, 'recvInto(): flags'));
+    const f = requireInt(flags, 'recvInto(): flags');
+    const r = this.timed(fd, C.POLLIN, 'recv', () => libc.recv(fd, buf, n, f));
     if (r < 0) throw socketError(-r, 'recv');
     return r;
   }
@@ -407,7 +472,7 @@ export class Socket {
     const addr = (b === undefined ? a : b) as Address;
     const fd = this.fdFor('sendto');
     const len = encodeAddress(this.family, addr, 'sendto');
-    const r = libc.sendto(fd, buf, buf.length, flags | C.MSG_NOSIGNAL, saBuf, len);
+    const r = this.timed(fd, C.POLLOUT, 'sendto', () => libc.sendto(fd, buf, buf.length, flags | C.MSG_NOSIGNAL, saBuf, len), addr);
     if (r < 0) throw socketError(-r, 'sendto', addr);
     return r;
   }
@@ -416,8 +481,11 @@ export class Socket {
     requireSize(n, 'recvfrom(): bufsize');
     const fd = this.fdFor('recvfrom');
     const buf = scratchFor(n);
-    saLen[0] = saBuf.length;
-    const r = libc.recvfrom(fd, buf, n, requireInt(flags, 'recvfrom(): flags'), saBuf, saLen);
+    const f = requireInt(flags, 'recvfrom(): flags');
+    const r = this.timed(fd, C.POLLIN, 'recvfrom', () => {
+      saLen[0] = saBuf.length;
+      return libc.recvfrom(fd, buf, n, f, saBuf, saLen);
+    });
     if (r < 0) throw socketError(-r, 'recvfrom');
     const addr = saLen[0]! > 0 ? decodeSockaddr(saBuf, saLen[0]!) : '';
     return [Buffer.from(buf.subarray(0, r)), addr];

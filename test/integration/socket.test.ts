@@ -551,9 +551,10 @@ describe('bad input', () => {
 
 describe('closed sockets', () => {
   // Methods that do not raise after close(): they report the closed state instead.
-  const quiet = new Set(['constructor', 'fileno', 'close', 'detach', 'toString', 'acceptRaw', 'sendRaw', 'recvRaw', 'fdFor']);
+  const quiet = new Set(['constructor', 'fileno', 'close', 'detach', 'toString', 'acceptRaw', 'sendRaw', 'recvRaw', 'fdFor', 'timed', 'gettimeout']);
   const calls: Record<string, (s: Socket, port: number) => unknown> = {
     setblocking: (s) => s.setblocking(false),
+    settimeout: (s) => s.settimeout(1),
     getblocking: (s) => s.getblocking(),
     getInheritable: (s) => s.getInheritable(),
     setInheritable: (s) => s.setInheritable(true),
