@@ -11,6 +11,9 @@
 // the first line printed is the bound address.
 import { parseArgs } from 'node:util';
 import * as asyncore from '../src/index.js';
+import { formatAddress, parsePort, runIfMain } from './cli-common.js';
+
+export { formatAddress };
 
 const NICK = /^[A-Za-z0-9_-]{1,32}$/;
 export const MAX_LINE = 4096;
@@ -173,11 +176,6 @@ export class ChatServer extends asyncore.Dispatcher {
   }
 }
 
-export function formatAddress(addr: asyncore.Address): string {
-  if (typeof addr === 'string') return addr;
-  return addr[0].includes(':') ? `[${addr[0]}]:${addr[1]}` : `${addr[0]}:${addr[1]}`;
-}
-
 /** The command line: `--host`, `--port` (and `--poller`, `--name`). Prints `chat-server listening on HOST:PORT` first. */
 export function main(argv: string[] = process.argv.slice(2)): void {
   const { values } = parseArgs({
@@ -189,20 +187,10 @@ export function main(argv: string[] = process.argv.slice(2)): void {
       poller: { type: 'string' },
     },
   });
-  const port = Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new RangeError(`--port must be an integer from 0 to 65535, not ${values.port}`);
-  }
+  const port = parsePort(values.port);
   const server = new ChatServer(values.host!, port, { name: values.name });
   process.stdout.write(`chat-server listening on ${formatAddress(server.address())}\n`);
   asyncore.loop({ poller: values.poller as asyncore.PollerName | undefined });
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  try {
-    main();
-  } catch (e) {
-    process.stderr.write(`chat-server: ${(e as Error).message}\n`);
-    process.exitCode = 1;
-  }
-}
+runIfMain(import.meta.url, 'chat-server', main);

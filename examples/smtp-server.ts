@@ -11,6 +11,9 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as asyncore from '../src/index.js';
+import { formatAddress, parsePort, runIfMain } from './cli-common.js';
+
+export { formatAddress };
 
 const CRLF = Buffer.from('\r\n');
 export const DATA_SIZE_DEFAULT = 33554432;
@@ -390,12 +393,6 @@ export class SMTPServer extends asyncore.Dispatcher {
   }
 }
 
-/** `host:port`, `[v6]:port` or the Unix path. */
-export function formatAddress(addr: asyncore.Address): string {
-  if (typeof addr === 'string') return addr;
-  return addr[0].includes(':') ? `[${addr[0]}]:${addr[1]}` : `${addr[0]}:${addr[1]}`;
-}
-
 /**
  * The command line: `--host`, `--port`, `--dir` (and `--poller`). Prints
  * `smtp-server listening on HOST:PORT` first, then serves until the process ends.
@@ -411,10 +408,7 @@ export function main(argv: string[] = process.argv.slice(2)): void {
       poller: { type: 'string' },
     },
   });
-  const port = Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new RangeError(`--port must be an integer from 0 to 65535, not ${values.port}`);
-  }
+  const port = parsePort(values.port);
   const server = new SMTPServer([values.host!, port], {
     dir: values.dir!,
     dataSizeLimit: values['size-limit'] === undefined ? undefined : Number(values['size-limit']),
@@ -423,11 +417,4 @@ export function main(argv: string[] = process.argv.slice(2)): void {
   asyncore.loop({ poller: values.poller as asyncore.PollerName | undefined });
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  try {
-    main();
-  } catch (e) {
-    process.stderr.write(`smtp-server: ${(e as Error).message}\n`);
-    process.exitCode = 1;
-  }
-}
+runIfMain(import.meta.url, 'smtp-server', main);

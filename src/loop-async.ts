@@ -9,7 +9,7 @@
 // ready (one pass either way).
 import { socketError } from './errors.js';
 import {
-  type AsyncServer, type LoopOptions, type SocketMap, Driver, checkMap, checkTimeout, choosePoller, serveAsync, unserveAsync,
+  type AsyncServer, type LoopOptions, type SocketMap, Driver, checkLoopOptions, serveAsync, unserveAsync,
 } from './loop.js';
 import { UvPoller } from './pollers/uv.js';
 import { monotonic, scheduler } from './scheduler.js';
@@ -188,16 +188,7 @@ class AsyncLoop implements AsyncServer {
  */
 export function loopAsync(opts: LoopOptions = {}): Promise<void> {
   return new Promise<void>((resolve, reject) => {
-    if (opts === null || typeof opts !== 'object') {
-      throw new TypeError('loopAsync(): options must be an object such as { timeout: 30, count: 1 }');
-    }
-    const timeout = checkTimeout(opts.timeout === undefined ? 30 : opts.timeout, 'loopAsync()');
-    const map = checkMap(opts.map, 'loopAsync()');
-    const count = opts.count;
-    if (count !== undefined && count !== null && (typeof count !== 'number' || Number.isNaN(count))) {
-      throw new TypeError(`loopAsync(): count must be a number of passes (or null for no limit), not ${Number.isNaN(count) ? 'NaN' : typeof count}`);
-    }
-    choosePoller(opts); // the same validation as loop(), so a typo is not silently ignored
+    const { timeout, map, count } = checkLoopOptions(opts, 'loopAsync()');
     new AsyncLoop(map, timeout, count, resolve, reject).start();
   });
 }

@@ -141,6 +141,7 @@ export class Driver {
   private ownerPass = new Int32Array(256);
   private snapFds: number[] = [];
   private snapObjs: Channel[] = [];
+  private snapLength = 0;
   #closed = false;
 
   constructor(name: PollerName | Poller) {
@@ -214,7 +215,10 @@ export class Driver {
       poller.reset();
       throw e;
     } finally {
-      objs.fill(undefined as unknown as Channel, 0, n); // drop references held by the snapshot
+      // Drop references to channels that left since the last pass; the rest are overwritten
+      // by the next snapshot (clearing all n each pass would cost a store per channel).
+      if (this.snapLength > n) objs.fill(undefined as unknown as Channel, n, this.snapLength);
+      this.snapLength = n;
     }
     return interested;
   }
@@ -247,6 +251,8 @@ export class Driver {
     this.#closed = true;
     this.poller.close();
     this.owners = [];
+    this.snapObjs = [];
+    this.snapLength = 0;
   }
 
   /** Closed by releasePollers() (its map emptied): take a fresh one from driverFor(). */
@@ -294,6 +300,21 @@ export function channelRemoved(map: SocketMap, fd: number): void {
 }
 
 const MAX_TIMEOUT = Math.floor(0x7fffffff / 1000);
+
+/** Validate loop()/loopAsync() options: the timeout (default 30 s), map and count. */
+export function checkLoopOptions(opts: LoopOptions, fn: string): { timeout: number | null; map: SocketMap; count: number | null | undefined } {
+  if (opts === null || typeof opts !== 'object') {
+    throw new TypeError(`${fn}: options must be an object such as { timeout: 30, count: 1 }`);
+  }
+  const timeout = checkTimeout(opts.timeout === undefined ? 30 : opts.timeout, fn);
+  const map = checkMap(opts.map, fn);
+  const count = opts.count;
+  if (count !== undefined && count !== null && (typeof count !== 'number' || Number.isNaN(count))) {
+    throw new TypeError(`${fn}: count must be a number of passes (or null for no limit), not ${Number.isNaN(count) ? 'NaN' : typeof count}`);
+  }
+  choosePoller(opts); // validates poller and ASYNCORE_POLLER, so a typo is never ignored
+  return { timeout, map, count };
+}
 
 export function checkTimeout(timeout: unknown, fn: string): number | null {
   if (timeout === null) return null;
@@ -421,15 +442,8 @@ function timedPass(driver: Driver, timeout: number | null, map: SocketMap): void
  * passes (or sooner, once the map is empty and no timer is pending).
  */
 export function loop(opts: LoopOptions = {}): void {
-  if (opts === null || typeof opts !== 'object') {
-    throw new TypeError('loop(): options must be an object such as { timeout: 30, count: 1 }');
-  }
-  const timeout = checkTimeout(opts.timeout === undefined ? 30 : opts.timeout, 'loop()');
-  const map = checkMap(opts.map, 'loop()');
+  const { timeout, map } = checkLoopOptions(opts, 'loop()');
   let count = opts.count;
-  if (count !== undefined && count !== null && (typeof count !== 'number' || Number.isNaN(count))) {
-    throw new TypeError(`loop(): count must be a number of passes (or null for no limit), not ${Number.isNaN(count) ? 'NaN' : typeof count}`);
-  }
   if (asyncServed.has(map)) {
     throw new Error('loop(): this map is being served by loopAsync(); await it (or use another map) instead of calling loop() on it');
   }

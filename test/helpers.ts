@@ -1,9 +1,19 @@
-// Shared test helpers: fd-leak and map checks, temp paths, bounded loop passes.
+// Shared test helpers: fd-leak and map checks, temp paths, the address-family and poller
+// matrices, a private socket map per test, and bounded loop passes.
 import { readdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import type { Readable } from 'node:stream';
+import { once } from 'node:events';
+import { setImmediate as tick } from 'node:timers/promises';
 import assert from 'node:assert/strict';
 import { beforeEach, afterEach } from 'node:test';
+import {
+  Dispatcher, closeAll, loop, AF_INET, AF_INET6, AF_UNIX, type Address, type PollerName, type Socket, type SocketMap,
+} from '../src/index.js';
+import { scheduler } from '../src/scheduler.js';
+import * as libc from '../src/sys/libc.js';
 
 /** Open descriptors of this process. */
 export function fdCount(): number {
@@ -56,4 +66,147 @@ export async function hasIPv6(): Promise<boolean> {
   } finally {
     s.close();
   }
+}
+
+// ---- the integration matrix ----
+
+/** The backends of the synchronous loop(). */
+export const POLLERS: readonly PollerName[] = ['select', 'poll', 'epoll'];
+
+/** One address family of the integration matrix. */
+export interface Family {
+  name: string;
+  family: number;
+  /** A fresh address to bind a server to. */
+  addr(): Address;
+  skip: boolean | string;
+  tcp: boolean;
+}
+
+/**
+ * {IPv4, IPv6, Unix}: loopback on port 0 (IPv6 skipped when `v6` is false, see hasIPv6()), and
+ * for Unix a fresh path `${prefix}N` in `dir` each time.
+ */
+export function addressFamilies(v6: boolean, dir: string, prefix: string): Family[] {
+  let n = 0;
+  return [
+    { name: 'IPv4', family: AF_INET, addr: () => ['127.0.0.1', 0], skip: false, tcp: true },
+    { name: 'IPv6', family: AF_INET6, addr: () => ['::1', 0], skip: v6 ? false : 'no IPv6 loopback (::1)', tcp: true },
+    { name: 'Unix', family: AF_UNIX, addr: () => unixPath(dir, `${prefix}${n++}`), skip: false, tcp: false },
+  ];
+}
+
+/** A channel class an accepted socket is handed to. */
+export type HandlerClass = new (sock: Socket) => Dispatcher;
+
+/**
+ * A listener on a fresh address of `fam`, in `m`: each accepted socket becomes
+ * `new handler(sock)`, kept in `accepted`.
+ */
+export class FamilyServer extends Dispatcher {
+  accepted: Dispatcher[] = [];
+  constructor(fam: Family, m: SocketMap, readonly handler: HandlerClass) {
+    super(null, m);
+    this.createSocket(fam.family);
+    this.setReuseAddr();
+    this.bind(fam.addr());
+    this.listen(5);
+  }
+  get address(): Address {
+    return (this.socket as Socket).getsockname();
+  }
+  override handleAccepted(sock: Socket): void {
+    this.accepted.push(new this.handler(sock));
+  }
+}
+
+/** SO_LINGER {l_onoff: 1, l_linger: 0}: close() then sends RST instead of FIN. */
+export const LINGER_RST = Buffer.alloc(8);
+LINGER_RST.writeInt32LE(1, 0);
+LINGER_RST.writeInt32LE(0, 4);
+
+// ---- a private socket map per test ----
+
+/**
+ * The running test's private socket map. A live binding: once usePrivateMap() has installed its
+ * hooks, every test starts with a fresh Map here, so import it and use it as is
+ * (`new Dispatcher(sock, map)`, `loop({ map })`).
+ */
+export let map: SocketMap = new Map();
+
+/** What usePrivateMap() closes after each test, after the map's channels. */
+export interface TestResources {
+  /** Sockets outside the map, closed in order. */
+  sockets: Socket[];
+  /** Raw descriptors, closed in order. */
+  fds: number[];
+}
+
+/**
+ * Install the per-test hooks: before each test a fresh `map`; after it every channel in the map
+ * closed (`closeAll(map, true)`), then the tracked sockets and descriptors, and with `timers`,
+ * a check that the test left no timer pending (they are cleared either way). Call it before
+ * checkLeaks(): hooks run in order, and the leak check must see the result.
+ */
+export function usePrivateMap(opts: { timers?: boolean } = {}): TestResources {
+  const res: TestResources = { sockets: [], fds: [] };
+  beforeEach(() => {
+    map = new Map();
+  });
+  afterEach(() => {
+    closeAll(map, true);
+    for (const s of res.sockets.splice(0)) s.close();
+    for (const fd of res.fds.splice(0)) libc.close(fd);
+    if (opts.timers) {
+      const left = scheduler.pending;
+      scheduler.clear();
+      assert.equal(left, 0, 'a test left timers pending');
+    }
+  });
+  return res;
+}
+
+// ---- the example servers: loop passes interleaved with Node, and their command lines ----
+
+/** `pump(done, what)`: loop passes over `m`, yielding to Node between them, until `done()` (bounded). */
+export function pumpLoop(m: SocketMap): (done: () => boolean, what: string, limit?: number) => Promise<void> {
+  return async (done, what, limit = 1000) => {
+    for (let i = 0; i < limit && !done(); i++) {
+      loop({ timeout: 0.005, count: 1, map: m });
+      await tick();
+    }
+    assert.ok(done(), `timed out waiting for: ${what}`);
+  };
+}
+
+/** A child process with its stdout and stderr piped. */
+export type Child = ChildProcessByStdio<null, Readable, Readable>;
+
+/** Start `examples/<name>.ts` under tsx in a child process, with `args` on its command line. */
+export function spawnExample(name: string, args: string[]): Child {
+  const cli = join(import.meta.dirname, `../examples/${name}.ts`);
+  return spawn(process.execPath, ['--import', 'tsx', cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+/** The first line `child` prints; rejects if it exits first or prints none within 15 s. */
+export function firstLine(child: Child): Promise<string> {
+  let out = '';
+  child.stdout.setEncoding('utf8');
+  return new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no address line; stdout: ${out}`)), 15000);
+    child.stdout.on('data', (d: string) => {
+      out += d;
+      if (out.includes('\n')) {
+        clearTimeout(timer);
+        resolve(out.split('\n')[0]!);
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`exited ${code}`)));
+  });
+}
+
+/** Kill `child` and wait for it to exit. */
+export async function stopChild(child: Child): Promise<void> {
+  child.kill();
+  if (child.exitCode === null) await once(child, 'exit');
 }

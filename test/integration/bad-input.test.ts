@@ -7,7 +7,7 @@
 import { describe, it, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { checkLeaks, tempDir, unixPath } from '../helpers.js';
+import { checkLeaks, tempDir, unixPath, usePrivateMap, map, POLLERS } from '../helpers.js';
 import {
   AF_INET, AF_INET6, AF_UNIX, AsyncChat, Dispatcher, DispatcherWithSend, FileDispatcher, FileWrapper, SHUT_RDWR,
   SOCK_DGRAM, SOCK_STREAM, SOL_SOCKET, SO_ERROR, SO_RCVBUF, SimpleProducer, Socket, SocketError, callEvery,
@@ -483,7 +483,7 @@ describe('Dispatcher', () => {
     assertSentinelEchoes('closed channel');
   });
 
-  for (const poller of ['select', 'poll', 'epoll'] as const) {
+  for (const poller of POLLERS) {
     it(`a failed connect() under ${poller}: no spurious handleConnect, and the channel closes cleanly`, () => {
       const d = channel();
       assert.throws(() => d.connect(['no.such.host.invalid', 80]), SocketError);
@@ -636,11 +636,7 @@ function withLowFdsTaken<T>(min: number, f: () => T): T {
 }
 
 describe(`fd >= FD_SETSIZE (${C.FD_SETSIZE}) under select`, () => {
-  let map: SocketMap = new Map();
-  afterEach(() => {
-    closeAll(map, true);
-    map = new Map();
-  });
+  usePrivateMap();
   const SELECT_LIMIT = /select\(\) cannot watch fd \d+: descriptors must be below FD_SETSIZE \(1024\); use loop\(\{ usePoll: true \}\) or loop\(\{ poller: 'epoll' \}\)/;
 
   it('a Dispatcher on fd >= 1100: RangeError naming usePoll/epoll, map intact, then poll and epoll serve it', () => {

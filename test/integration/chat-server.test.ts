@@ -2,13 +2,10 @@
 // broadcast, nick changes, /who, /quit, errors, a vanished client, and the CLI.
 import { describe, it, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { join } from 'node:path';
 import net from 'node:net';
-import { setImmediate as tick } from 'node:timers/promises';
-import { checkLeaks } from '../helpers.js';
-import { loop, closeAll, type SocketMap } from '../../src/index.js';
+import { checkLeaks, pumpLoop, spawnExample, firstLine, stopChild } from '../helpers.js';
+import { closeAll, type SocketMap } from '../../src/index.js';
 import { ChatServer, MAX_LINE } from '../../examples/chat-server.js';
 
 const maps: SocketMap[] = [];
@@ -24,13 +21,7 @@ function start() {
   maps.push(map);
   const server = new ChatServer('127.0.0.1', 0, { map, name: 'test chat' });
   const port = (server.address() as [string, number])[1];
-  const pump = async (done: () => boolean, what: string, limit = 1000) => {
-    for (let i = 0; i < limit && !done(); i++) {
-      loop({ timeout: 0.005, count: 1, map });
-      await tick();
-    }
-    assert.ok(done(), `timed out waiting for: ${what}`);
-  };
+  const pump = pumpLoop(map);
   /** A user: `lines` is everything received; `next()` waits for and takes the next line. */
   const user = async () => {
     const sock = net.connect(port, '127.0.0.1');
@@ -149,22 +140,9 @@ describe('chat server', () => {
   });
 
   it('the CLI prints the bound address first and serves', async () => {
-    const cli = join(import.meta.dirname, '../../examples/chat-server.ts');
-    const child = spawn(process.execPath, ['--import', 'tsx', cli, '--host', '127.0.0.1', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawnExample('chat-server', ['--host', '127.0.0.1', '--port', '0']);
     try {
-      let out = '';
-      child.stdout.setEncoding('utf8');
-      const first = await new Promise<string>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no address line; stdout: ${out}`)), 15000);
-        child.stdout.on('data', (d: string) => {
-          out += d;
-          if (out.includes('\n')) {
-            clearTimeout(timer);
-            resolve(out.split('\n')[0]!);
-          }
-        });
-        child.on('exit', (code) => reject(new Error(`exited ${code}`)));
-      });
+      const first = await firstLine(child);
       const m = /^chat-server listening on 127\.0\.0\.1:(\d+)$/.exec(first);
       assert.ok(m, first);
       const sock = net.connect(Number(m[1]), '127.0.0.1');
@@ -175,8 +153,7 @@ describe('chat server', () => {
       await once(sock, 'close');
       assert.equal(got, '* welcome to the asyncore chat, guest1; /nick NAME to change your nick, /help for more\r\n* you are now cli\r\n* here: cli\r\n* bye\r\n');
     } finally {
-      child.kill();
-      if (child.exitCode === null) await once(child, 'exit');
+      await stopChild(child);
     }
   });
 });

@@ -3,7 +3,7 @@
 import { describe, it, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { checkLeaks, tempDir, unixPath, hasIPv6 } from '../helpers.js';
+import { checkLeaks, tempDir, unixPath, hasIPv6, POLLERS } from '../helpers.js';
 import {
   AsyncChat, Dispatcher, SimpleProducer, loop, closeAll, AF_INET, AF_INET6, AF_UNIX,
   type Address, type PollerName, type SocketMap, type Socket, type Terminator,
@@ -99,7 +99,6 @@ class Client extends AsyncChat {
 
 const v6 = await hasIPv6();
 const families: [string, number][] = [['IPv4', AF_INET], ...(v6 ? [['IPv6', AF_INET6] as [string, number]] : []), ['Unix', AF_UNIX]];
-const pollers: PollerName[] = ['select', 'poll', 'epoll'];
 
 function setup(family: number, poller: PollerName) {
   const map: SocketMap = new Map();
@@ -120,7 +119,7 @@ function setup(family: number, poller: PollerName) {
   return { map, server, client, pump };
 }
 
-for (const poller of pollers) {
+for (const poller of POLLERS) {
   for (const [fname, family] of families) {
     describe(`AsyncChat over ${fname} sockets, ${poller}`, () => {
       it('line echo: pushes split across lines come back as whole lines', () => {

@@ -1,23 +1,15 @@
 // DispatcherWithSend over real sockets: 1 MiB through a slow reader, ordering of many small
 // sends, what outBuffer and writable() report, and its small API surface.
-import { describe, it, after, beforeEach, afterEach } from 'node:test';
+import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { checkLeaks, tempDir, unixPath } from '../helpers.js';
+import { checkLeaks, tempDir, unixPath, usePrivateMap, map, POLLERS } from '../helpers.js';
 import {
-  Dispatcher, DispatcherWithSend, Socket, closeAll, loop, AF_INET, AF_UNIX,
-  type Address, type SocketMap, type PollerName,
+  Dispatcher, DispatcherWithSend, Socket, loop, AF_INET, AF_UNIX,
+  type Address, type PollerName,
 } from '../../src/index.js';
 
-let map: SocketMap = new Map();
-const extra: Socket[] = [];
-beforeEach(() => {
-  map = new Map();
-});
-afterEach(() => {
-  closeAll(map, true);
-  for (const s of extra.splice(0)) s.close();
-});
+const { sockets: extra } = usePrivateMap();
 checkLeaks();
 
 const tmp = tempDir();
@@ -104,7 +96,7 @@ function drain(sock: Socket): Buffer {
 }
 
 for (const [fname, family] of [['TCP', AF_INET], ['Unix', AF_UNIX]] as const) {
-  for (const poller of ['select', 'poll', 'epoll'] as const) {
+  for (const poller of POLLERS) {
     describe(`${fname} × ${poller}`, () => {
       it('delivers 1 MiB intact through a reader taking 4 KiB per pass', () => {
         const payload = randomBytes(MiB);

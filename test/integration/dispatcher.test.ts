@@ -1,14 +1,16 @@
 // Dispatcher over real loopback sockets: the integration matrix {IPv4, IPv6, Unix} × {select,
 // poll, epoll} (CPython's BaseTestAPI cases, in our own words), then pass semantics (handler
 // order, channels closed mid-pass, fd reuse, FD_SETSIZE), loop() options, toString and logging.
-import { describe, it, before, after, beforeEach, afterEach } from 'node:test';
+import { describe, it, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { inspect } from 'node:util';
 import { spawn } from 'node:child_process';
-import { checkLeaks, tempDir, unixPath, hasIPv6 } from '../helpers.js';
+import {
+  checkLeaks, tempDir, unixPath, hasIPv6, addressFamilies, usePrivateMap, map, POLLERS, LINGER_RST, FamilyServer, type Family, type HandlerClass,
+} from '../helpers.js';
 import {
   Dispatcher, FileDispatcher, pipe, Socket, SocketError, ExitNow, loop, poll, poll2,
-  closeAll, choosePoller, socketMap, errno, type Address, type SocketMap,
+  choosePoller, socketMap, errno, type Address, type SocketMap,
   type PollerName, AF_INET, AF_INET6, AF_UNIX, SOCK_STREAM, SOL_SOCKET, SO_REUSEADDR, SO_LINGER,
   MSG_OOB, POLLIN, POLLPRI,
 } from '../../src/index.js';
@@ -17,49 +19,18 @@ import { injectFault, clearFaults } from '../../src/sys/faults.js';
 
 // ---- per-test state: a private map, extra sockets/fds, all closed after each test ----
 
-let map: SocketMap = new Map();
-const extraSockets: Socket[] = [];
-const extraFds: number[] = [];
-beforeEach(() => {
-  map = new Map();
-});
-afterEach(() => {
-  closeAll(map, true);
-  for (const s of extraSockets.splice(0)) s.close();
-  for (const fd of extraFds.splice(0)) libc.close(fd);
-});
+const { sockets: extraSockets, fds: extraFds } = usePrivateMap();
 checkLeaks();
 
 const v6 = await hasIPv6();
 const tmp = tempDir();
 after(() => tmp.cleanup());
-let unixCounter = 0;
+const FAMILIES = addressFamilies(v6, tmp.dir, 's');
 
 function track<T extends Socket>(s: T): T {
   extraSockets.push(s);
   return s;
 }
-
-interface Family {
-  name: string;
-  family: number;
-  /** A fresh address to bind a server to. */
-  addr(): Address;
-  skip: boolean | string;
-  tcp: boolean;
-}
-
-const FAMILIES: Family[] = [
-  { name: 'IPv4', family: AF_INET, addr: () => ['127.0.0.1', 0], skip: false, tcp: true },
-  { name: 'IPv6', family: AF_INET6, addr: () => ['::1', 0], skip: v6 ? false : 'no IPv6 loopback (::1)', tcp: true },
-  { name: 'Unix', family: AF_UNIX, addr: () => unixPath(tmp.dir, `s${unixCounter++}`), skip: false, tcp: false },
-];
-const POLLERS: PollerName[] = ['select', 'poll', 'epoll'];
-
-/** SO_LINGER {on: 1, linger: 0}: close() sends RST instead of FIN. */
-const LINGER_RST = Buffer.alloc(8);
-LINGER_RST.writeInt32LE(1, 0);
-LINGER_RST.writeInt32LE(0, 4);
 
 /** Run single bounded passes until `pred()` holds; fail after `maxPasses`. Returns passes used. */
 function runUntil(pred: () => boolean, poller: PollerName, what: string, maxPasses = 300): number {
@@ -131,24 +102,9 @@ class Strict extends Dispatcher {
   }
 }
 
-type HandlerClass = new (sock: Socket) => Dispatcher;
-
-class Server extends Dispatcher {
-  accepted: Dispatcher[] = [];
-  handler: HandlerClass;
+class Server extends FamilyServer {
   constructor(fam: Family, handler: HandlerClass = Strict) {
-    super(null, map);
-    this.handler = handler;
-    this.createSocket(fam.family);
-    this.setReuseAddr();
-    this.bind(fam.addr());
-    this.listen(5);
-  }
-  get address(): Address {
-    return (this.socket as Socket).getsockname();
-  }
-  override handleAccepted(sock: Socket): void {
-    this.accepted.push(new this.handler(sock));
+    super(fam, map, handler);
   }
   override handleError(err: unknown): void {
     throw err;
@@ -172,6 +128,15 @@ for (const fam of FAMILIES) {
   for (const poller of POLLERS) {
     describe(`${fam.name} × ${poller}`, { skip: fam.skip }, () => {
       const until = (pred: () => boolean, what: string) => runUntil(pred, poller, what);
+      /** A plain listener: each case says what its accept handlers do. */
+      class Listener extends Strict {
+        constructor() {
+          super();
+          this.createSocket(fam.family);
+          this.bind(fam.addr());
+          this.listen(5);
+        }
+      }
 
       it('handleConnect runs when the connection is made', () => {
         let connects = 0;
@@ -191,31 +156,19 @@ for (const fam of FAMILIES) {
       });
 
       it('handleAccept runs when a client connects to a listener', () => {
-        class Listener extends Strict {
-          constructor() {
-            super();
-            this.createSocket(fam.family);
-            this.bind(fam.addr());
-            this.listen(5);
-          }
+        class L extends Listener {
           override handleAccept(): void {
             this.flag = true;
           }
         }
-        const server = new Listener();
+        const server = new L();
         new Client(fam, (server.socket as Socket).getsockname());
         until(() => server.flag, 'handleAccept');
       });
 
       it('handleAccepted gets a blocking Socket and the peer address', () => {
         let got: [Socket, Address] | null = null;
-        class Listener extends Strict {
-          constructor() {
-            super();
-            this.createSocket(fam.family);
-            this.bind(fam.addr());
-            this.listen(5);
-          }
+        class L extends Listener {
           override handleAccept(): void {
             Dispatcher.prototype.handleAccept.call(this);
           }
@@ -224,7 +177,7 @@ for (const fam of FAMILIES) {
             this.flag = true;
           }
         }
-        const server = new Listener();
+        const server = new L();
         const client = new Client(fam, (server.socket as Socket).getsockname());
         until(() => server.flag, 'handleAccepted');
         const [sock, addr] = got!;
@@ -1297,7 +1250,7 @@ describe('toString()', () => {
     assert.match(String(d6), /^<Dispatcher listening \('::1', 0, 0, 0\) at 0x[0-9a-f]+>$/);
     const du = new Dispatcher(null, map);
     du.createSocket(AF_UNIX);
-    const path = unixPath(tmp.dir, `repr${unixCounter++}`);
+    const path = unixPath(tmp.dir, 'repr');
     du.bind(path);
     du.listen(1);
     assert.equal(String(du).replace(/ at 0x[0-9a-f]+>$/, '>'), `<Dispatcher listening '${path}'>`);

@@ -1,6 +1,6 @@
 // FileWrapper and FileDispatcher: duplicated descriptors, regular files, pipes through loop(),
 // close semantics (idempotent, never closing a reused number), and the ResourceWarning.
-import { describe, it, after, beforeEach, afterEach } from 'node:test';
+import { describe, it, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { openSync, closeSync, writeFileSync, readFileSync, constants as fsc } from 'node:fs';
 import { join } from 'node:path';
@@ -8,29 +8,22 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { createHash, randomBytes } from 'node:crypto';
-import { checkLeaks, tempDir } from '../helpers.js';
+import { checkLeaks, tempDir, usePrivateMap, map, POLLERS } from '../helpers.js';
 import {
-  FileWrapper, FileDispatcher, SocketError, pipe, errno, closeAll, loop, SOL_SOCKET, SO_ERROR, SO_TYPE,
-  type SocketMap, type PollerName,
+  FileWrapper, FileDispatcher, SocketError, pipe, errno, loop, SOL_SOCKET, SO_ERROR, SO_TYPE,
 } from '../../src/index.js';
 import { C } from '../../src/sys/constants.js';
 import * as libc from '../../src/sys/libc.js';
 
 const run = promisify(execFile);
 
-let map: SocketMap = new Map();
-const fds: number[] = [];
 const wrappers: FileWrapper[] = [];
-beforeEach(() => {
-  map = new Map();
-});
 afterEach(() => {
-  closeAll(map, true);
   for (const w of wrappers.splice(0)) {
     try { w.close(); } catch { /* closed behind its back on purpose */ }
   }
-  for (const fd of fds.splice(0)) libc.close(fd);
 });
+const { fds } = usePrivateMap(); // hooks run in order: the wrappers close before the raw fds
 checkLeaks();
 
 const tmp = tempDir();
@@ -217,8 +210,6 @@ describe('FileWrapper', () => {
 });
 
 describe('FileDispatcher', () => {
-  const POLLERS: PollerName[] = ['select', 'poll', 'epoll'];
-
   it('dups the descriptor, makes it non-blocking, accepts an object with fileno()', () => {
     const [r, wfd] = pipe();
     fds.push(r, wfd);

@@ -1,51 +1,22 @@
 // The core handler matrix served by loopAsync() instead of loop(): {IPv4, IPv6, Unix} with the
 // libuv-watched epoll set. Each case runs ONE long-lived loopAsync() that ends when the case's
 // channels are closed (or rejects with ExitNow from an unref'd guard timer if it stalls).
-import { describe, it, before, after, beforeEach, afterEach } from 'node:test';
+import { describe, it, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkLeaks, tempDir, unixPath, hasIPv6 } from '../helpers.js';
 import {
-  Dispatcher, Socket, ExitNow, loopAsync, closeAll, callEvery, callLater, type Address, type SocketMap,
-  AF_INET, AF_INET6, AF_UNIX, SOL_SOCKET, SO_LINGER, MSG_OOB,
+  checkLeaks, tempDir, hasIPv6, addressFamilies, usePrivateMap, map, LINGER_RST, FamilyServer, type Family, type HandlerClass,
+} from '../helpers.js';
+import {
+  Dispatcher, Socket, ExitNow, loopAsync, closeAll, callEvery, callLater, type Address,
+  SOL_SOCKET, SO_LINGER, MSG_OOB,
 } from '../../src/index.js';
-import { scheduler } from '../../src/scheduler.js';
 
-let map: SocketMap = new Map();
-const extra: Socket[] = [];
-beforeEach(() => {
-  map = new Map();
-});
-afterEach(() => {
-  closeAll(map, true);
-  for (const s of extra.splice(0)) s.close();
-  const left = scheduler.pending;
-  scheduler.clear();
-  assert.equal(left, 0, 'a test left timers pending');
-});
+const { sockets: extra } = usePrivateMap({ timers: true });
 checkLeaks();
 
-const v6 = await hasIPv6();
 const tmp = tempDir('asyncore-async-matrix-');
 after(() => tmp.cleanup());
-let unixCounter = 0;
-
-interface Family {
-  name: string;
-  family: number;
-  addr(): Address;
-  skip: boolean | string;
-  tcp: boolean;
-}
-
-const FAMILIES: Family[] = [
-  { name: 'IPv4', family: AF_INET, addr: () => ['127.0.0.1', 0], skip: false, tcp: true },
-  { name: 'IPv6', family: AF_INET6, addr: () => ['::1', 0], skip: v6 ? false : 'no IPv6 loopback (::1)', tcp: true },
-  { name: 'Unix', family: AF_UNIX, addr: () => unixPath(tmp.dir, `a${unixCounter++}`), skip: false, tcp: false },
-];
-
-/** SO_LINGER {on, 0}: close() sends RST instead of FIN. */
-const LINGER_RST = Buffer.alloc(8);
-LINGER_RST.writeInt32LE(1, 0);
+const FAMILIES = addressFamilies(await hasIPv6(), tmp.dir, 'a');
 
 /**
  * Serve `map` with loopAsync() until `done()` holds (checked every 2 ms by a timer, which then
@@ -103,22 +74,9 @@ beforeEach(() => {
   surprises.length = 0;
 });
 
-type HandlerClass = new (sock: Socket) => Dispatcher;
-
-class Server extends Dispatcher {
-  accepted: Dispatcher[] = [];
-  constructor(fam: Family, private readonly handler: HandlerClass = Strict) {
-    super(null, map);
-    this.createSocket(fam.family);
-    this.setReuseAddr();
-    this.bind(fam.addr());
-    this.listen(5);
-  }
-  get address(): Address {
-    return (this.socket as Socket).getsockname();
-  }
-  override handleAccepted(sock: Socket): void {
-    this.accepted.push(new this.handler(sock));
+class Server extends FamilyServer {
+  constructor(fam: Family, handler: HandlerClass = Strict) {
+    super(fam, map, handler);
   }
 }
 

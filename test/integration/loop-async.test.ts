@@ -1,30 +1,19 @@
 // loopAsync(): asyncore passes inside Node's event loop, next to Node's own timers and I/O;
 // count/timeout/map semantics, rejection, concurrency rules, timers, and handle cleanup.
-import { describe, it, beforeEach, afterEach } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import net from 'node:net';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { checkLeaks, fdCount } from '../helpers.js';
+import { checkLeaks, fdCount, map, usePrivateMap } from '../helpers.js';
+import { EchoServer } from '../fixtures/common.js';
 import {
-  Dispatcher, DispatcherWithSend, Socket, ExitNow, loop, loopAsync, closeAll, callLater, callEvery, monotonic,
+  Dispatcher, ExitNow, loop, loopAsync, closeAll, callLater, callEvery, monotonic,
   socketpair, type Address, type SocketMap, type TimerHandle, AF_INET,
 } from '../../src/index.js';
-import { scheduler } from '../../src/scheduler.js';
 
-let map: SocketMap = new Map();
-const extra: Socket[] = [];
-beforeEach(() => {
-  map = new Map();
-});
-afterEach(() => {
-  closeAll(map, true);
-  for (const s of extra.splice(0)) s.close();
-  const left = scheduler.pending;
-  scheduler.clear();
-  assert.equal(left, 0, 'a test left timers pending');
-});
+const { sockets: extra } = usePrivateMap({ timers: true });
 checkLeaks();
 
 /**
@@ -37,36 +26,7 @@ function guard(seconds: number, what: string): { cancel(): void } {
   }).unref();
 }
 
-// ---- echo server and a counting client ----
-
-class EchoHandler extends DispatcherWithSend {
-  constructor(sock: Socket, m: SocketMap) {
-    super(sock, m);
-  }
-  override handleRead(): void {
-    const data = this.recv(8192);
-    if (data.length > 0) this.send(data);
-  }
-  override handleClose(): void {
-    this.close();
-  }
-}
-
-class EchoServer extends Dispatcher {
-  constructor(m: SocketMap) {
-    super(null, m);
-    this.createSocket(AF_INET);
-    this.setReuseAddr();
-    this.bind(['127.0.0.1', 0]);
-    this.listen(64);
-  }
-  get address(): Address {
-    return (this.socket as Socket).getsockname();
-  }
-  override handleAccepted(sock: Socket): void {
-    new EchoHandler(sock, this._map);
-  }
-}
+// ---- a counting client for the echo server ----
 
 /** Sends a message, waits for its echo, repeats `total` times, then calls `done()`. */
 class PingClient extends Dispatcher {
@@ -112,7 +72,7 @@ describe('loopAsync inside Node', () => {
     await new Promise<void>((r) => httpServer.listen(0, '127.0.0.1', r));
     const port = (httpServer.address() as { port: number }).port;
     try {
-      const server = new EchoServer(map);
+      const server = new EchoServer({ map, backlog: 64 });
       let ticks = 0;
       let ticksDuringTrips = 0;
       let client: PingClient | null = null;
@@ -323,7 +283,7 @@ describe('loopAsync errors and concurrency', () => {
     const clients: PingClient[] = [];
     try {
       const runs = maps.map((m) => {
-        const s = new EchoServer(m);
+        const s = new EchoServer({ map: m, backlog: 64 });
         clients.push(new PingClient(m, s.address, 500, () => closeAll(m)));
         return loopAsync({ map: m });
       });
@@ -449,7 +409,7 @@ describe('timers under loopAsync', () => {
   });
 
   it('closeAll from outside (a signal handler) ends the loop at once', async () => {
-    const s = new EchoServer(map);
+    const s = new EchoServer({ map, backlog: 64 });
     void s;
     setTimeout(() => closeAll(map), 10);
     const t0 = monotonic();

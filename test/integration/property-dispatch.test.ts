@@ -15,7 +15,7 @@
 import { describe, it, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { checkLeaks, fdCount } from '../helpers.js';
+import { checkLeaks, fdCount, POLLERS } from '../helpers.js';
 import {
   BlockingIOError, Dispatcher, SocketError, SHUT_RD, SHUT_RDWR, SHUT_WR, Socket, closeAll, errno, loop, socketpair,
   type Address, type PollerName, type SocketMap,
@@ -27,7 +27,6 @@ checkLeaks();
 
 const SEED = process.env.FC_SEED !== undefined ? Number(process.env.FC_SEED) : 0x0a5c0de;
 const RUNS = process.env.FC_RUNS !== undefined ? Number(process.env.FC_RUNS) : 100;
-const POLLERS: PollerName[] = ['select', 'poll', 'epoll'];
 const MAX_PAIRS = 5;
 
 // ---- the channels ----

@@ -1,48 +1,23 @@
 // Reliability: injected faults through the src/sys seam, half-close, and a reset storm.
 import { describe, it, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkLeaks, fdCount } from '../helpers.js';
+import { checkLeaks, fdCount, usePrivateMap, map, POLLERS, LINGER_RST } from '../helpers.js';
+import { EchoHandler, EchoServer as BaseEchoServer } from '../fixtures/common.js';
 import {
-  Dispatcher, DispatcherWithSend, Socket, socketpair, closeAll, loop, errno, type Address, type SocketMap,
+  Dispatcher, Socket, socketpair, loop, errno, type Address, type SocketMap,
   type PollerName, SOL_SOCKET, SO_LINGER, SHUT_WR,
 } from '../../src/index.js';
 import { injectFault, clearFaults, pendingFaults } from '../../src/sys/faults.js';
 
-let map: SocketMap = new Map();
-afterEach(() => {
-  clearFaults();
-  closeAll(map, true);
-  map = new Map();
-});
-checkLeaks(); // after the hook above, which closes each test's channels
+afterEach(() => clearFaults());
+usePrivateMap(); // after clearFaults(): no injected fault is left for the closing channels
+checkLeaks(); // after the hooks above, which close each test's channels
 
-const POLLERS: PollerName[] = ['select', 'poll', 'epoll'];
-const LINGER_RST = Buffer.alloc(8);
-LINGER_RST.writeInt32LE(1, 0);
-
-class EchoHandler extends DispatcherWithSend {
-  closes = 0;
-  override handleRead(): void {
-    const data = this.recv(8192);
-    if (data.length > 0) this.send(data);
-  }
-  override handleClose(): void {
-    this.closes++;
-    this.close();
-  }
-}
-
-class EchoServer extends Dispatcher {
+/** The echo server, keeping its handlers to count their closes. */
+class EchoServer extends BaseEchoServer {
   handlers: EchoHandler[] = [];
   constructor(m: SocketMap) {
-    super(null, m);
-    this.createSocket();
-    this.setReuseAddr();
-    this.bind(['127.0.0.1', 0]);
-    this.listen(1024);
-  }
-  get address(): Address {
-    return (this.socket as Socket).getsockname();
+    super({ map: m, backlog: 1024 });
   }
   override handleAccepted(sock: Socket): void {
     this.handlers.push(new EchoHandler(sock, this._map));

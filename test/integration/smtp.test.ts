@@ -9,9 +9,8 @@ import { once } from 'node:events';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import net from 'node:net';
-import { setImmediate as tick } from 'node:timers/promises';
-import { checkLeaks, tempDir } from '../helpers.js';
-import { loop, closeAll, type Address, type SocketMap } from '../../src/index.js';
+import { checkLeaks, tempDir, pumpLoop, spawnExample, firstLine, stopChild } from '../helpers.js';
+import { closeAll, type Address, type SocketMap } from '../../src/index.js';
 import { SMTPServer, type MessageOptions, parsePath } from '../../examples/smtp-server.js';
 
 const maps: SocketMap[] = [];
@@ -50,14 +49,7 @@ function start(opts: { dataSizeLimit?: number } = {}) {
   dirs.push(t);
   const server = new RecordingServer(['127.0.0.1', 0], { dir: t.dir, map, fqdn: 'mx.test', ...opts });
   const port = (server.address() as [string, number])[1];
-  /** Loop passes, yielding to Node between them, until `done()` (bounded). */
-  const pump = async (done: () => boolean, what: string, limit = 1000) => {
-    for (let i = 0; i < limit && !done(); i++) {
-      loop({ timeout: 0.005, count: 1, map });
-      await tick();
-    }
-    assert.ok(done(), `timed out waiting for: ${what}`);
-  };
+  const pump = pumpLoop(map);
   const files = () => readdirSync(t.dir).filter((f) => f.endsWith('.eml')).sort();
   const file = (name: string) => readFileSync(join(t.dir, name));
   return { map, server, port, pump, files, file };
@@ -266,22 +258,9 @@ describe('SMTP server: pieces', () => {
   it('the CLI prints the bound address first and serves', async () => {
     const t = tempDir();
     dirs.push(t);
-    const cli = join(import.meta.dirname, '../../examples/smtp-server.ts');
-    const child = spawn(process.execPath, ['--import', 'tsx', cli, '--host', '127.0.0.1', '--port', '0', '--dir', t.dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawnExample('smtp-server', ['--host', '127.0.0.1', '--port', '0', '--dir', t.dir]);
     try {
-      let out = '';
-      child.stdout.setEncoding('utf8');
-      const first = await new Promise<string>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no address line; stdout: ${out}`)), 15000);
-        child.stdout.on('data', (d: string) => {
-          out += d;
-          if (out.includes('\n')) {
-            clearTimeout(timer);
-            resolve(out.split('\n')[0]!);
-          }
-        });
-        child.on('exit', (code) => reject(new Error(`exited ${code}`)));
-      });
+      const first = await firstLine(child);
       const m = /^smtp-server listening on 127\.0\.0\.1:(\d+)$/.exec(first);
       assert.ok(m, first);
       // A whole session in one write; the server runs in the child, so plain async I/O here.
@@ -296,8 +275,7 @@ describe('SMTP server: pieces', () => {
       assert.equal(stored.length, 1);
       assert.equal(readFileSync(join(t.dir, stored[0]!), 'utf8'), 'hello\r\n');
     } finally {
-      child.kill();
-      if (child.exitCode === null) await once(child, 'exit');
+      await stopChild(child);
     }
   });
 });

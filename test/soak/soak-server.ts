@@ -2,27 +2,9 @@
 // Started by test/soak/soak.ts; not run on its own.
 import { readdirSync } from 'node:fs';
 import * as asyncore from '../../src/index.js';
+import { EchoServer } from '../fixtures/common.js';
 
-class EchoHandler extends asyncore.DispatcherWithSend {
-  override handleRead(): void {
-    const data = this.recv(8192);
-    if (data.length > 0) this.send(data);
-  }
-
-  override handleClose(): void {
-    this.close();
-  }
-}
-
-class EchoServer extends asyncore.Dispatcher {
-  constructor() {
-    super();
-    this.createSocket();
-    this.setReuseAddr();
-    this.bind(['127.0.0.1', 0]);
-    this.listen(4096);
-  }
-
+class SoakServer extends EchoServer {
   // Accept a batch per readiness event (CPython accepts one): 10,000 clients arrive at once.
   override handleAccept(): void {
     for (let i = 0; i < 256; i++) {
@@ -30,10 +12,6 @@ class EchoServer extends asyncore.Dispatcher {
       if (pair === null) return;
       this.handleAccepted(pair[0]);
     }
-  }
-
-  override handleAccepted(sock: asyncore.Socket): void {
-    new EchoHandler(sock);
   }
 }
 
@@ -43,7 +21,7 @@ function report(tag: string): void {
   process.stdout.write(`${JSON.stringify(line)}\n`);
 }
 
-const server = new EchoServer();
+const server = new SoakServer({ backlog: 4096 });
 process.stdout.write(`${JSON.stringify({ tag: 'listening', port: (server.socket as asyncore.Socket).getsockname()[1] })}\n`);
 // Commands arrive on stdin: 'report <tag>' (after a forced GC when --expose-gc), 'quit'.
 let pending = '';
