@@ -32,6 +32,8 @@ const CONSUMER_TS = `import {
   AsyncChat, SocketError, Dispatcher, loop, socketpair, socketMap, MSG_DONTWAIT,
   type SocketMap, type Address, type Socket,
 } from 'asyncore';
+import { SimpleProducer } from 'asyncore/chat';
+import { Socket as SubpathSocket, AF_UNIX } from 'asyncore/socket';
 
 // An upper-casing line server on one end of a socketpair, driven by loop() passes.
 class Shout extends AsyncChat {
@@ -64,7 +66,10 @@ server.close();
 b.close();
 const refused = new SocketError(111, 'connect', ['127.0.0.1', 1] as Address);
 const base: typeof Dispatcher = Dispatcher;
-console.log(JSON.stringify({ reply, code: refused.code, message: refused.message, mapSize: map.size, globalSize: socketMap.size, base: base.name }));
+const probe = new SubpathSocket(AF_UNIX);
+const subpaths = typeof SimpleProducer === 'function' && probe.family === AF_UNIX;
+probe.close();
+console.log(JSON.stringify({ reply, code: refused.code, message: refused.message, mapSize: map.size, globalSize: socketMap.size, base: base.name, subpaths }));
 `;
 
 // A program the declarations must reject: loop() returns void, and timeouts are numbers.
@@ -156,7 +161,7 @@ describe('the npm package', { timeout: 120000 }, () => {
     const out = await run(process.execPath, [join('out', 'main.js')], project);
     assert.equal(out.code, 0, out.stderr);
     assert.deepEqual(JSON.parse(out.stdout), {
-      reply: 'HELLO, PACKAGE\n', code: 'ECONNREFUSED', message: 'connect ECONNREFUSED 127.0.0.1:1', mapSize: 0, globalSize: 0, base: 'Dispatcher',
+      reply: 'HELLO, PACKAGE\n', code: 'ECONNREFUSED', message: 'connect ECONNREFUSED 127.0.0.1:1', mapSize: 0, globalSize: 0, base: 'Dispatcher', subpaths: true,
     });
 
     writeFileSync(join(project, 'wrong.ts'), WRONG_TS);
