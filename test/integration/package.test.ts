@@ -5,7 +5,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tempDir } from '../helpers.js';
@@ -85,7 +85,15 @@ describe('the npm package', { timeout: 120000 }, () => {
   let entries: string[] = [];
 
   before(async () => {
-    const pack = await run('npm', ['pack', '--pack-destination', tmp.dir], ROOT, 90000);
+    // Pack a staged copy of the sources, so the build that `npm pack` runs never rewrites the
+    // working tree's dist/ under another process (a concurrent test run, an editor's build).
+    const stage = join(tmp.dir, 'stage');
+    mkdirSync(stage);
+    for (const entry of ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'src', 'examples', 'scripts']) {
+      cpSync(join(ROOT, entry), join(stage, entry), { recursive: true });
+    }
+    symlinkSync(join(ROOT, 'node_modules'), join(stage, 'node_modules'), 'dir');
+    const pack = await run('npm', ['pack', '--pack-destination', tmp.dir], stage, 90000);
     assert.equal(pack.code, 0, `npm pack failed:\n${pack.stderr}\n${pack.stdout}`);
     const tgz = readdirSync(tmp.dir).filter((f) => f.endsWith('.tgz'));
     assert.equal(tgz.length, 1, `one tarball in ${tmp.dir}: ${tgz.join(', ')}`);
