@@ -167,7 +167,10 @@ function now(): number {
   return performance.now();
 }
 
-const tv = new BigInt64Array(2);
+// struct timeval { time_t tv_sec; suseconds_t tv_usec; }: two little-endian 64-bit fields,
+// written as 32-bit halves so a pass allocates no BigInts.
+const tv = new Uint8Array(16);
+const tvView = new DataView(tv.buffer);
 /**
  * select(2) with a timeout in milliseconds (< 0: wait forever). After EINTR it is called again
  * with the time that remains; fd sets are restored from `saved` copies by the caller-provided
@@ -179,11 +182,14 @@ export function select(nfds: number, r: Uint8Array | null, w: Uint8Array | null,
   for (;;) {
     let res = armed ? takeFault('select') : 0;
     if (res === 0) {
-      let tvp: BigInt64Array | null = null;
+      let tvp: Uint8Array | null = null;
       if (timeoutMs >= 0) {
         const us = Math.max(0, Math.round((deadline - now()) * 1000));
-        tv[0] = BigInt(Math.floor(us / 1e6));
-        tv[1] = BigInt(us % 1e6);
+        const sec = Math.floor(us / 1e6);
+        tvView.setUint32(0, sec % 0x100000000, true);
+        tvView.setUint32(4, Math.floor(sec / 0x100000000), true);
+        tvView.setUint32(8, us % 1e6, true);
+        tvView.setUint32(12, 0, true);
         tvp = tv;
       }
       if ((res = raw.select(nfds, r, w, x, tvp)) < 0) res = -koffi.errno();
