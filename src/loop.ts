@@ -1,6 +1,7 @@
 // The asyncore loop: socketMap, one pass per poll()/poll2() call, event routing (read, write,
 // exception, readwrite), closeAll, compactTraceback, ExitNow.
 import { fileURLToPath } from 'node:url';
+import { types } from 'node:util';
 import { C } from './sys/constants.js';
 import { DISCONNECTED, EBADF } from './sys/errno.js';
 import { poll as pollSyscall } from './sys/libc.js';
@@ -499,7 +500,8 @@ const FRAME = /^\s*at (?:async )?(?:(.*?) \()?(.*?):(\d+):\d+\)?$/;
  * Node's own internal frames are left out.
  */
 export function compactTraceback(err: unknown): [[file: string, fn: string, line: string], name: string, message: string, info: string] {
-  const isErr = err instanceof Error;
+  // isNativeError: an Error from another realm (node:vm) is still an Error.
+  const isErr = err instanceof Error || types.isNativeError(err);
   const name = isErr ? err.name : err === null ? 'null' : typeof err === 'object' ? (err.constructor?.name ?? 'Object') : typeof err;
   const message = isErr ? err.message : String(err);
   const frames: [string, string, string][] = [];
