@@ -155,6 +155,23 @@ export class Driver {
    * `roundUp`: round the wait up to whole milliseconds (a timer's due time: never early).
    */
   run(timeout: number | null, map: SocketMap, roundUp = false): void {
+    this.busy++;
+    try {
+      this.runPass(timeout, map, roundUp);
+    } finally {
+      this.busy--;
+    }
+  }
+
+  /**
+   * Passes in progress: a handler that calls loop()/poll() on the same map gets a transient
+   * Driver of its own (driverFor), so the outer pass's snapshot and ready list stay intact.
+   */
+  busy = 0;
+  /** Not cached by driverFor(): close it when the call that made it returns. */
+  transient = false;
+
+  private runPass(timeout: number | null, map: SocketMap, roundUp: boolean): void {
     const poller = this.poller;
     const isSelect = poller.name === 'select';
     const interested = this.declare(map);
@@ -271,12 +288,37 @@ function sleep(ms: number): void {
 
 const drivers = new WeakMap<SocketMap, Map<PollerName, Driver>>();
 
-function driverFor(map: SocketMap, name: PollerName): Driver {
+function cachedDriver(map: SocketMap, name: PollerName): Driver {
   let byName = drivers.get(map);
   if (!byName) drivers.set(map, (byName = new Map()));
   let d = byName.get(name);
   if (!d) byName.set(name, (d = new Driver(name)));
   return d;
+}
+
+/** The map's Driver for `name`, or a transient one while that Driver is mid-pass (re-entry). */
+function driverFor(map: SocketMap, name: PollerName): Driver {
+  const d = cachedDriver(map, name);
+  if (d.busy === 0) return d;
+  const nested = new Driver(name);
+  nested.transient = true;
+  return nested;
+}
+
+/** One pass with the map's Driver for `name` (poll() and poll2()). */
+function onePass(map: SocketMap, name: PollerName, timeout: number | null, fn: string): void {
+  if (asyncServed.has(map)) throw servedError(fn);
+  if (map.size === 0) return;
+  const d = driverFor(map, name);
+  try {
+    d.run(timeout, map);
+  } finally {
+    if (d.transient) d.close();
+  }
+}
+
+function servedError(fn: string): Error {
+  return new Error(`${fn}: this map is being served by loopAsync(); await it (or use another map) instead of calling ${fn} on it`);
 }
 
 /** Release the pollers kept for `map` (the epoll descriptor). Called when a map empties. */
@@ -341,14 +383,14 @@ export function checkMap(map: unknown, fn: string): SocketMap {
 export function poll(timeout: number | null = 0, map?: SocketMap): void {
   const t = checkTimeout(timeout, 'poll()');
   const m = checkMap(map, 'poll()');
-  if (m.size > 0) driverFor(m, 'select').run(t, m);
+  onePass(m, 'select', t, 'poll()');
 }
 
 /** One poll(2) pass over `map` (default socketMap), waiting up to `timeout` seconds. */
 export function poll2(timeout: number | null = 0, map?: SocketMap): void {
   const t = checkTimeout(timeout, 'poll2()');
   const m = checkMap(map, 'poll2()');
-  if (m.size > 0) driverFor(m, 'poll').run(t, m);
+  onePass(m, 'poll', t, 'poll2()');
 }
 
 /** Alias of poll2, as in CPython. */
@@ -445,9 +487,7 @@ function timedPass(driver: Driver, timeout: number | null, map: SocketMap): void
 export function loop(opts: LoopOptions = {}): void {
   const { timeout, map } = checkLoopOptions(opts, 'loop()');
   let count = opts.count;
-  if (asyncServed.has(map)) {
-    throw new Error('loop(): this map is being served by loopAsync(); await it (or use another map) instead of calling loop() on it');
-  }
+  if (asyncServed.has(map)) throw servedError('loop()');
   const name = choosePoller(opts);
   if (map.size === 0 && scheduler.live === 0) return;
   let driver = driverFor(map, name);
@@ -464,6 +504,7 @@ export function loop(opts: LoopOptions = {}): void {
       for (; (map.size > 0 || scheduler.live > 0) && count > 0; count--) pass();
     }
   } finally {
+    if (driver.transient) driver.close();
     if (map.size === 0) releasePollers(map);
   }
 }
