@@ -7,7 +7,7 @@ export {
   socketMap, loop, poll, poll2, poll3, read, write, exception, readwrite, closeAll,
   compactTraceback, ExitNow, choosePoller,
 } from './loop.js';
-export type { SocketMap, LoopOptions, PollerName, Channel } from './loop.js';
+export type { SocketMap, LoopOptions, PollerName, Channel, ReadTarget, WriteTarget, ExptTarget, RWTarget } from './loop.js';
 export { loopAsync } from './loop-async.js';
 export { callLater, callEvery, monotonic, setTimerErrorHandler } from './scheduler.js';
 export type { TimerHandle, TimerErrorHandler } from './scheduler.js';

@@ -51,10 +51,14 @@ export const { POLLIN, POLLPRI, POLLOUT, POLLERR, POLLHUP, POLLNVAL } = C;
 
 // ---- Event routing ----
 
-type ReadTarget = { handleReadEvent(): void; handleError(err: unknown): void };
-type WriteTarget = { handleWriteEvent(): void; handleError(err: unknown): void };
-type ExptTarget = { handleExptEvent(): void; handleError(err: unknown): void };
-type RWTarget = ReadTarget & WriteTarget & ExptTarget & { handleClose(): void };
+/** What read() needs of a channel (any object with these methods). */
+export type ReadTarget = { handleReadEvent(): void; handleError(err: unknown): void };
+/** What write() needs of a channel. */
+export type WriteTarget = { handleWriteEvent(): void; handleError(err: unknown): void };
+/** What exception() needs of a channel. */
+export type ExptTarget = { handleExptEvent(): void; handleError(err: unknown): void };
+/** What readwrite() needs of a channel. */
+export type RWTarget = ReadTarget & WriteTarget & ExptTarget & { handleClose(): void };
 
 /** Call `obj.handleReadEvent()`, routing failures to `obj.handleError(err)` (ExitNow escapes). */
 export function read(obj: ReadTarget): void {
