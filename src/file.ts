@@ -6,19 +6,9 @@ import { EBADF } from './sys/errno.js';
 import { closedError, socketError } from './errors.js';
 import { Dispatcher } from './dispatcher.js';
 import type { SocketMap } from './loop.js';
-import { requireBytes } from './socket.js';
+import { type FdState, requireBytes, scratchFor, unclosedFdRegistry } from './socket.js';
 
-type FdState = { fd: number };
-
-const finalizer = new FinalizationRegistry<FdState>((state) => {
-  if (state.fd < 0) return;
-  const fd = state.fd;
-  state.fd = -1;
-  libc.close(fd);
-  process.emitWarning(`unclosed file wrapper fd=${fd}; call close() when done with it`, 'ResourceWarning');
-});
-
-let scratch = Buffer.allocUnsafe(65536);
+const finalizer = unclosedFdRegistry('file wrapper');
 
 /**
  * Makes a file descriptor look enough like a socket for a dispatcher (Python's
@@ -60,7 +50,7 @@ export class FileWrapper {
   recvRaw(n: number, _flags = 0): Buffer | number {
     const fd = this.#state.fd;
     if (fd < 0) return -EBADF;
-    if (scratch.length < n) scratch = Buffer.allocUnsafe(n);
+    const scratch = scratchFor(n);
     const r = libc.read(fd, scratch, n);
     if (r < 0) return r;
     return Buffer.from(scratch.subarray(0, r));

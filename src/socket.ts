@@ -19,7 +19,7 @@ const optLen = new Int32Array(1);
 let scratch = Buffer.allocUnsafe(65536);
 
 /** A Buffer of at least `n` bytes to receive into; a fresh right-sized copy is returned to users. */
-function scratchFor(n: number): Buffer {
+export function scratchFor(n: number): Buffer {
   if (scratch.length < n) scratch = Buffer.allocUnsafe(n);
   return scratch;
 }
@@ -141,7 +141,8 @@ export function encodeAddress(family: number, addr: unknown, syscall: string): n
   throw new SocketError(errnoTable.EAFNOSUPPORT!, syscall, undefined, `address family ${family} is not supported; use AF_INET, AF_INET6 or AF_UNIX`);
 }
 
-type FdState = { fd: number };
+/** A descriptor shared between its owner and a finalizer; -1 once closed. */
+export type FdState = { fd: number };
 
 // Set just around `new Socket(..., fd)` for descriptors this module made itself (accept4,
 // socketpair): their status flags are known, so no fcntl is needed to learn them.
@@ -155,15 +156,21 @@ function adopt(family: number, type: number, proto: number, fd: number, nonblock
   }
 }
 
-function warnUnclosed(state: FdState): void {
-  if (state.fd < 0) return;
-  const fd = state.fd;
-  state.fd = -1;
-  libc.close(fd);
-  process.emitWarning(`unclosed socket fd=${fd}; call close() when done with it`, 'ResourceWarning');
+/**
+ * A registry that closes the descriptor of an owner collected while still open, with a
+ * ResourceWarning, as Python does for sockets and asyncore's file_wrapper.
+ */
+export function unclosedFdRegistry(what: string): FinalizationRegistry<FdState> {
+  return new FinalizationRegistry<FdState>((state) => {
+    if (state.fd < 0) return;
+    const fd = state.fd;
+    state.fd = -1;
+    libc.close(fd);
+    process.emitWarning(`unclosed ${what} fd=${fd}; call close() when done with it`, 'ResourceWarning');
+  });
 }
 
-const finalizer = new FinalizationRegistry<FdState>(warnUnclosed);
+const finalizer = unclosedFdRegistry('socket');
 
 /**
  * A BSD socket (Python's `socket.socket`). Created close-on-exec and blocking; `send` never
