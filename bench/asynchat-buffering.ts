@@ -18,7 +18,7 @@ import { spawnSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { AsyncChat } from '../src/chat.js';
+import { AsyncChat } from '../src/channels/chat.js';
 
 const MiB = 1024 * 1024;
 const quick = process.argv.includes('--quick');

@@ -141,12 +141,10 @@ export function prepare(cfg: Config): Env {
   if (!cClient) {
     notes.push('the load generator is the TypeScript client on raw sockets (bench/load-ts.ts); it costs more CPU per message than the C one, so the top rows may be client-bound (see client CPU in the JSON)');
   }
-  const chat = existsSync(join(ROOT, 'src/chat.ts'));
-  if (!chat) notes.push('asynchat scenario: src/chat.ts does not exist yet; only the C and Node rows run');
+  const chat = true;
 
   // Compile the servers (and src/ with them) to plain JS: no loader thread, fewer fds, fast start.
   const inputs = ['bench/servers/asyncore-server.ts', 'bench/servers/node-net-server.ts'];
-  for (const f of ['src/chat.ts', 'src/loop-async.ts']) if (existsSync(join(ROOT, f))) inputs.push(f);
   const tsc = spawnSync(node, [join(ROOT, 'node_modules/typescript/bin/tsc'), '--ignoreConfig', '--outDir', JS, '--rootDir', ROOT,
     '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022', '--skipLibCheck', '--types', 'node',
     '--sourceMap', ...inputs], { cwd: ROOT, encoding: 'utf8' });
@@ -155,13 +153,7 @@ export function prepare(cfg: Config): Env {
   }
   if (tsc.status !== 0) notes.push(`tsc reported errors while compiling the servers (the JS was still emitted): ${tsc.stdout.trim().split('\n')[0]}`);
 
-  let loopAsyncSkip = '';
-  if (!existsSync(join(ROOT, 'src/loop-async.ts'))) {
-    loopAsyncSkip = 'src/loop-async.ts does not exist yet';
-  } else {
-    const r = spawnSync(node, ['-e', `import(${JSON.stringify(pathToFileURL(join(JS, 'src/loop-async.js')).href)}).then(m => process.exit(typeof m.loopAsync === 'function' ? 0 : 3), () => process.exit(4))`]);
-    if (r.status !== 0) loopAsyncSkip = r.status === 3 ? 'src/loop-async.ts does not export loopAsync yet' : 'src/loop-async.ts does not load';
-  }
+  const loopAsyncSkip = '';
   if (loopAsyncSkip) notes.push(`loopAsync row skipped: ${loopAsyncSkip}`);
 
   let python: string | null = null, pythonSkip = '';

@@ -7,7 +7,7 @@
 //   node --import tsx bench/load-ts.ts -p port [-m pingpong|bulk|connect] [-c conns] [-s size]
 //        [-i idle] [-d secs] [-w warmup] [-W window] [-P server-pid] [-R]
 import { readFileSync } from 'node:fs';
-import { Socket } from '../src/socket.js';
+import { Socket } from '../src/io/socket.js';
 import { C } from '../src/sys/constants.js';
 import { EAGAIN, EINPROGRESS } from '../src/sys/errno.js';
 import * as libc from '../src/sys/libc.js';

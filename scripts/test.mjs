@@ -18,5 +18,5 @@ const args = process.argv.slice(2);
 const files = args.length === 0
   ? collect('test')
   : args.flatMap((a) => (a === 'unit' || a === 'integration' ? collect(join('test', a)) : [a]));
-const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...files], { stdio: 'inherit' });
+const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=60000', ...files], { stdio: 'inherit' });
 process.exit(r.status ?? 1);

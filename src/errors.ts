@@ -1,6 +1,7 @@
 // Errors with a permanent `code`, `errno` and `syscall`, in the manner of Node's
 // lib/internal/errors.js, and Python's exception names.
 import { BLOCKING, EBADF, errnoName, gaiName } from './sys/errno.js';
+import { typeError } from './validate.js';
 import { gaiStrerror, strerror } from './sys/libc.js';
 import type { Address } from './sys/sockaddr.js';
 
@@ -27,9 +28,9 @@ export class SocketError extends Error {
 
   constructor(errno: number, syscall: string, address?: Address, hint?: string) {
     if (typeof errno !== 'number' || !Number.isInteger(errno)) {
-      throw new TypeError(`SocketError(): errno must be an integer such as errno.ECONNREFUSED, not ${typeof errno}`);
+      throw typeError(`SocketError(): errno must be an integer such as errno.ECONNREFUSED, not ${typeof errno}`);
     }
-    if (typeof syscall !== 'string') throw new TypeError(`SocketError(): syscall must be a string such as 'connect', not ${typeof syscall}`);
+    if (typeof syscall !== 'string') throw typeError(`SocketError(): syscall must be a string such as 'connect', not ${typeof syscall}`);
     // A Unix path may arrive as bytes (bind/connect/sendto accept them): keep and show it as text.
     if ((address as unknown) instanceof Uint8Array) address = Buffer.from(address as unknown as Uint8Array).toString('utf8');
     const gai = syscall === 'getaddrinfo' && errno < 0;
@@ -67,4 +68,11 @@ export function socketError(errno: number, syscall: string, address?: Address, h
 /** The error for any operation on a closed socket or file wrapper. */
 export function closedError(syscall: string): SocketError {
   return new SocketError(EBADF, syscall, undefined, 'the socket is closed; create a new one');
+}
+
+/** Thrown from a handler, it leaves `loop()` (it is not routed to `handleError`). */
+export class ExitNow extends Error {
+  override get name(): string {
+    return 'ExitNow';
+  }
 }

@@ -1,18 +1,25 @@
 // The public surface of the package: Python's asyncore and asynchat, camelCased.
 export * from './constants.js';
-export { Socket, socketpair, pipe, closeFd } from './socket.js';
-export type { Address } from './socket.js';
-export { SocketError, BlockingIOError } from './errors.js';
-export {
-  socketMap, loop, poll, poll2, poll3, read, write, exception, readwrite, closeAll,
-  compactTraceback, ExitNow, choosePoller,
-} from './loop.js';
-export type { SocketMap, LoopOptions, PollerName, Channel, ReadTarget, WriteTarget, ExptTarget, RWTarget } from './loop.js';
-export { loopAsync } from './loop-async.js';
-export { callLater, callEvery, monotonic, setTimerErrorHandler } from './scheduler.js';
-export type { TimerHandle, TimerErrorHandler } from './scheduler.js';
-export { Dispatcher, DispatcherWithSend } from './dispatcher.js';
-export type { DispatcherSocket } from './dispatcher.js';
-export { FileWrapper, FileDispatcher } from './file.js';
-export { AsyncChat, SimpleProducer, findPrefixAtEnd } from './chat.js';
-export type { Producer, Terminator } from './chat.js';
+export { Socket, socketpair, pipe, closeFd } from './io/socket.js';
+export type { Address } from './io/socket.js';
+export { FileWrapper } from './io/file-wrapper.js';
+export type { ChannelSocket } from './io/types.js';
+export { SocketError, BlockingIOError, ExitNow } from './errors.js';
+export { compactTraceback } from './traceback.js';
+export { socketMap } from './reactor/map.js';
+export type { SocketMap } from './reactor/map.js';
+export { read, write, exception, readwrite } from './reactor/routing.js';
+export type { Channel, ReadTarget, WriteTarget, ExptTarget, RWTarget } from './reactor/routing.js';
+export { loop, poll, poll2, poll3, closeAll, choosePoller } from './reactor/loop.js';
+export type { LoopOptions } from './reactor/loop.js';
+export type { PollerName } from './pollers/names.js';
+export { loopAsync } from './reactor/loop-async.js';
+export { callLater, callEvery, callLaterOn, callEveryOn } from './reactor/schedule.js';
+export { monotonic, setTimerErrorHandler } from './reactor/timers.js';
+export type { TimerHandle, TimerErrorHandler } from './reactor/timers.js';
+export { Dispatcher } from './channels/dispatcher.js';
+export type { DispatcherSocket } from './channels/dispatcher.js';
+export { DispatcherWithSend } from './channels/with-send.js';
+export { FileDispatcher } from './channels/file.js';
+export { AsyncChat, SimpleProducer, findPrefixAtEnd } from './channels/chat.js';
+export type { Producer, Terminator } from './channels/chat.js';

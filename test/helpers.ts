@@ -12,7 +12,11 @@ import { beforeEach, afterEach } from 'node:test';
 import {
   Dispatcher, closeAll, loop, AF_INET, AF_INET6, AF_UNIX, type Address, type PollerName, type Socket, type SocketMap,
 } from '../src/index.js';
-import { scheduler } from '../src/scheduler.js';
+import { reactorFor } from '../src/reactor/reactor.js';
+import { socketMap as globalMap } from '../src/reactor/map.js';
+
+/** The timers of socketMap (module-level callLater/callEvery). */
+export const scheduler = reactorFor(globalMap).timers;
 import * as libc from '../src/sys/libc.js';
 
 /** Open descriptors of this process. */
@@ -184,7 +188,7 @@ export type Child = ChildProcessByStdio<null, Readable, Readable>;
 
 /** Start `examples/<name>.ts` under tsx in a child process, with `args` on its command line. */
 export function spawnExample(name: string, args: string[]): Child {
-  const cli = join(import.meta.dirname, `../examples/${name}.ts`);
+  const cli = join(import.meta.dirname, `../src/examples/${name}.ts`);
   return spawn(process.execPath, ['--import', 'tsx', cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
 }
 

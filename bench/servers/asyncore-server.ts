@@ -100,10 +100,7 @@ async function main(): Promise<void> {
   if (!['select', 'poll', 'epoll', 'async'].includes(poller)) throw new RangeError(`--poller must be select, poll, epoll or async, not ${poller}`);
   let Handler: new (sock: asyncore.Socket) => unknown = EchoHandler;
   if (values.mode === 'chat') {
-    const chatPath = '../../src/chat.js';
-    const chat = (await import(chatPath)) as { AsyncChat?: ChatClass };
-    if (!chat.AsyncChat) throw new Error('src/chat.ts does not export AsyncChat');
-    Handler = lineEchoClass(chat.AsyncChat);
+    Handler = lineEchoClass(asyncore.AsyncChat as unknown as ChatClass);
   } else if (values.mode !== 'echo') {
     throw new RangeError(`--mode must be echo or chat, not ${values.mode}`);
   }
@@ -113,10 +110,7 @@ async function main(): Promise<void> {
   writeSync(1, `PORT ${port}\n`); // before loop() takes the thread
   try {
     if (poller === 'async') {
-      const asyncPath = '../../src/loop-async.js';
-      const mod = (await import(asyncPath)) as { loopAsync?: (opts?: object) => Promise<void> };
-      if (typeof mod.loopAsync !== 'function') throw new Error('src/loop-async.ts does not export loopAsync');
-      await mod.loopAsync({});
+      await asyncore.loopAsync({});
     } else {
       asyncore.loop({ poller: poller as asyncore.PollerName });
     }

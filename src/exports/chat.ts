@@ -1,3 +1,3 @@
 // `asyncore/chat`: Python's asynchat.
-export { AsyncChat, SimpleProducer, findPrefixAtEnd } from '../chat.js';
-export type { Producer, Terminator } from '../chat.js';
+export { AsyncChat, SimpleProducer, findPrefixAtEnd } from '../channels/chat.js';
+export type { Producer, Terminator } from '../channels/chat.js';

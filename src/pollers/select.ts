@@ -4,6 +4,7 @@
 import { C } from '../sys/constants.js';
 import * as libc from '../sys/libc.js';
 import { type Poller, SELECT_EXPT, grow } from './types.js';
+import { rangeError } from '../validate.js';
 
 const SET_BYTES = C.FD_SETSIZE / 8;
 
@@ -27,7 +28,7 @@ export class SelectPoller implements Poller {
 
   register(fd: number, events: number): void {
     if (fd < 0 || fd >= C.FD_SETSIZE) {
-      throw new RangeError(
+      throw rangeError(
         `select() cannot watch fd ${fd}: descriptors must be below FD_SETSIZE (${C.FD_SETSIZE}); ` +
         `use loop({ usePoll: true }) or loop({ poller: 'epoll' }) for more connections`);
     }

@@ -1,9 +1,10 @@
-// The one contract every readiness backend implements. A loop pass (src/loop.ts) asks every
+// The one contract every readiness backend implements. A loop pass (src/reactor/driver.ts) asks every
 // channel readable()/writable() and tells the poller the resulting interest; the poller waits
 // and reports ready (fd, events) pairs with poll(2)'s flag values.
 
-/** A readiness backend's name, as accepted by `loop({ poller })`. */
-export type PollerName = 'select' | 'poll' | 'epoll';
+import type { PollerName } from './names.js';
+
+export type { PollerName } from './names.js';
 
 /**
  * select(2)'s exceptional set: CPython puts every channel that is readable *or* writable in

@@ -6,7 +6,8 @@ import { C } from './constants.js';
 import { EINTR, EISCONN, EALREADY, EINPROGRESS } from './errno.js';
 import { armed, takeFault } from './faults.js';
 
-const lib = koffi.load(process.platform === 'linux' ? 'libc.so.6' : 'libc.dylib');
+// Linux only (package.json's "os"): glibc's soname.
+const lib = koffi.load('libc.so.6');
 
 // Pointers are declared `void *` so Buffers and typed arrays pass with no copy.
 const raw = {
@@ -44,86 +45,46 @@ const raw = {
 
 type Ptr = Uint8Array | Int32Array | null;
 
-// One wrapper per arity, built once: no closures or argument arrays per call.
-function w1(name: string, f: (a: any) => number) {
-  return (a: number): number => {
-    for (;;) {
-      let r = armed ? takeFault(name) : 0;
-      if (r === 0 && (r = f(a)) < 0) r = -koffi.errno();
-      if (r !== -EINTR) return r;
-    }
-  };
-}
-function w2(name: string, f: (a: any, b: any) => number) {
-  return (a: number, b: number): number => {
-    for (;;) {
-      let r = armed ? takeFault(name) : 0;
-      if (r === 0 && (r = f(a, b)) < 0) r = -koffi.errno();
-      if (r !== -EINTR) return r;
-    }
-  };
-}
-function w3<A, B, D>(name: string, f: (a: A, b: B, c: D) => number) {
-  return (a: A, b: B, c: D): number => {
-    for (;;) {
-      let r = armed ? takeFault(name) : 0;
-      if (r === 0 && (r = f(a, b, c)) < 0) r = -koffi.errno();
-      if (r !== -EINTR) return r;
-    }
-  };
-}
-function w4<A, B, D, E>(name: string, f: (a: A, b: B, c: D, d: E) => number) {
-  return (a: A, b: B, c: D, d: E): number => {
-    for (;;) {
-      let r = armed ? takeFault(name) : 0;
-      if (r === 0 && (r = f(a, b, c, d)) < 0) r = -koffi.errno();
-      if (r !== -EINTR) return r;
-    }
-  };
-}
-function w5<A, B, D, E, F>(name: string, f: (a: A, b: B, c: D, d: E, e: F) => number) {
-  return (a: A, b: B, c: D, d: E, e: F): number => {
-    for (;;) {
-      let r = armed ? takeFault(name) : 0;
-      if (r === 0 && (r = f(a, b, c, d, e)) < 0) r = -koffi.errno();
-      if (r !== -EINTR) return r;
-    }
-  };
-}
-function w6<A, B, D, E, F, G>(name: string, f: (a: A, b: B, c: D, d: E, e: F, g: G) => number) {
-  return (a: A, b: B, c: D, d: E, e: F, g: G): number => {
+/**
+ * The one wrapper every call goes through: an injected fault if one is planned, else the call;
+ * -errno on failure; EINTR retried in place. Fixed parameters (koffi ignores the unused
+ * ones), so a call allocates no argument array.
+ */
+function wrap<F extends (...args: any[]) => number>(name: string, f: (...args: any[]) => number): F {
+  const w = (a?: unknown, b?: unknown, c?: unknown, d?: unknown, e?: unknown, g?: unknown): number => {
     for (;;) {
       let r = armed ? takeFault(name) : 0;
       if (r === 0 && (r = f(a, b, c, d, e, g)) < 0) r = -koffi.errno();
       if (r !== -EINTR) return r;
     }
   };
+  return w as unknown as F;
 }
 
-export const socket = w3<number, number, number>('socket', raw.socket);
-export const socketpair = w4<number, number, number, Int32Array>('socketpair', raw.socketpair);
-export const bind = w3<number, Uint8Array, number>('bind', raw.bind);
-export const listen = w2('listen', raw.listen);
-export const accept4 = w4<number, Ptr, Ptr, number>('accept4', raw.accept4);
-export const send = w4<number, Uint8Array, number, number>('send', raw.send);
-export const recv = w4<number, Uint8Array, number, number>('recv', raw.recv);
-export const sendto = w6<number, Uint8Array, number, number, Uint8Array, number>('sendto', raw.sendto);
-export const recvfrom = w6<number, Uint8Array, number, number, Ptr, Ptr>('recvfrom', raw.recvfrom);
-export const shutdown = w2('shutdown', raw.shutdown);
-export const getsockopt = w5<number, number, number, Uint8Array, Int32Array>('getsockopt', raw.getsockopt);
-export const setsockopt = w5<number, number, number, Uint8Array, number>('setsockopt', raw.setsockopt);
-export const getsockname = w3<number, Uint8Array, Int32Array>('getsockname', raw.getsockname);
-export const getpeername = w3<number, Uint8Array, Int32Array>('getpeername', raw.getpeername);
-export const dup = w1('dup', raw.dup);
-export const read = w3<number, Uint8Array, number>('read', raw.read);
-export const write = w3<number, Uint8Array, number>('write', raw.write);
-export const pipe2 = w2('pipe2', raw.pipe2 as (a: Int32Array, b: number) => number) as unknown as (fds: Int32Array, flags: number) => number;
-export const epollCreate1 = w1('epoll_create1', raw.epoll_create1);
-export const epollCtl = w4<number, number, number, Uint8Array | null>('epoll_ctl', raw.epoll_ctl);
+export const socket = wrap<(domain: number, type: number, proto: number) => number>('socket', raw.socket);
+export const socketpair = wrap<(domain: number, type: number, proto: number, fds: Int32Array) => number>('socketpair', raw.socketpair);
+export const bind = wrap<(fd: number, addr: Uint8Array, len: number) => number>('bind', raw.bind);
+export const listen = wrap<(fd: number, backlog: number) => number>('listen', raw.listen);
+export const accept4 = wrap<(fd: number, addr: Ptr, len: Ptr, flags: number) => number>('accept4', raw.accept4);
+export const send = wrap<(fd: number, buf: Uint8Array, n: number, flags: number) => number>('send', raw.send);
+export const recv = wrap<(fd: number, buf: Uint8Array, n: number, flags: number) => number>('recv', raw.recv);
+export const sendto = wrap<(fd: number, buf: Uint8Array, n: number, flags: number, addr: Uint8Array, len: number) => number>('sendto', raw.sendto);
+export const recvfrom = wrap<(fd: number, buf: Uint8Array, n: number, flags: number, addr: Ptr, len: Ptr) => number>('recvfrom', raw.recvfrom);
+export const shutdown = wrap<(fd: number, how: number) => number>('shutdown', raw.shutdown);
+export const getsockopt = wrap<(fd: number, level: number, opt: number, val: Uint8Array, len: Int32Array) => number>('getsockopt', raw.getsockopt);
+export const setsockopt = wrap<(fd: number, level: number, opt: number, val: Uint8Array, len: number) => number>('setsockopt', raw.setsockopt);
+export const getsockname = wrap<(fd: number, addr: Uint8Array, len: Int32Array) => number>('getsockname', raw.getsockname);
+export const getpeername = wrap<(fd: number, addr: Uint8Array, len: Int32Array) => number>('getpeername', raw.getpeername);
+export const dup = wrap<(fd: number) => number>('dup', raw.dup);
+export const read = wrap<(fd: number, buf: Uint8Array, n: number) => number>('read', raw.read);
+export const write = wrap<(fd: number, buf: Uint8Array, n: number) => number>('write', raw.write);
+export const pipe2 = wrap<(fds: Int32Array, flags: number) => number>('pipe2', raw.pipe2);
+export const epollCreate1 = wrap<(flags: number) => number>('epoll_create1', raw.epoll_create1);
+export const epollCtl = wrap<(epfd: number, op: number, fd: number, ev: Uint8Array | null) => number>('epoll_ctl', raw.epoll_ctl);
 
 const fcntlRaw = (fd: number, cmd: number, arg: number): number => raw.fcntl(fd, cmd, 'int', arg);
 /** fcntl(fd, cmd, int arg). */
-export const fcntl = w3<number, number, number>('fcntl', fcntlRaw);
+export const fcntl = wrap<(fd: number, cmd: number, arg: number) => number>('fcntl', fcntlRaw);
 
 /** close(2). Not retried on EINTR: Linux has released the descriptor either way. */
 export function close(fd: number): number {
@@ -167,60 +128,57 @@ function now(): number {
   return performance.now();
 }
 
+/**
+ * The one deadline loop of the waiting calls (select, poll, epoll_wait): `f(a, b, c, d, ms)`
+ * with a timeout in milliseconds (< 0: forever); after EINTR it is called again with the time
+ * that remains, after `restore()` (select rewrites its fd sets).
+ */
+function untilDeadline<A, B, D, E>(name: string, f: (a: A, b: B, c: D, d: E, ms: number) => number,
+  a: A, b: B, c: D, d: E, timeoutMs: number, restore?: () => void): number {
+  const deadline = timeoutMs >= 0 ? now() + timeoutMs : 0;
+  let t = timeoutMs;
+  for (;;) {
+    let r = armed ? takeFault(name) : 0;
+    if (r === 0 && (r = f(a, b, c, d, t)) < 0) r = -koffi.errno();
+    if (r !== -EINTR) return r;
+    restore?.();
+    if (timeoutMs >= 0) t = Math.max(0, deadline - now());
+  }
+}
+
 // struct timeval { time_t tv_sec; suseconds_t tv_usec; }: two little-endian 64-bit fields,
 // written as 32-bit halves so a pass allocates no BigInts.
 const tv = new Uint8Array(16);
 const tvView = new DataView(tv.buffer);
-/**
- * select(2) with a timeout in milliseconds (< 0: wait forever). After EINTR it is called again
- * with the time that remains; fd sets are restored from `saved` copies by the caller-provided
- * `restore` hook, since select rewrites them.
- */
+function selectMs(nfds: number, r: Uint8Array | null, w: Uint8Array | null, x: Uint8Array | null, ms: number): number {
+  if (ms < 0) return raw.select(nfds, r, w, x, null);
+  const us = Math.max(0, Math.round(ms * 1000));
+  const sec = Math.floor(us / 1e6);
+  tvView.setUint32(0, sec % 0x100000000, true);
+  tvView.setUint32(4, Math.floor(sec / 0x100000000), true);
+  tvView.setUint32(8, us % 1e6, true);
+  tvView.setUint32(12, 0, true);
+  return raw.select(nfds, r, w, x, tv);
+}
+const pollMs = (fds: Uint8Array, nfds: number, _c: unknown, _d: unknown, ms: number): number =>
+  raw.poll(fds, nfds, ms < 0 ? -1 : Math.ceil(ms));
+const epollWaitMs = (epfd: number, events: Uint8Array, max: number, _d: unknown, ms: number): number =>
+  raw.epoll_wait(epfd, events, max, ms < 0 ? -1 : Math.ceil(ms));
+
+/** select(2) with a timeout in milliseconds (< 0: forever); `restore` refills the fd sets after EINTR. */
 export function select(nfds: number, r: Uint8Array | null, w: Uint8Array | null, x: Uint8Array | null,
   timeoutMs: number, restore?: () => void): number {
-  const deadline = timeoutMs >= 0 ? now() + timeoutMs : 0;
-  for (;;) {
-    let res = armed ? takeFault('select') : 0;
-    if (res === 0) {
-      let tvp: Uint8Array | null = null;
-      if (timeoutMs >= 0) {
-        const us = Math.max(0, Math.round((deadline - now()) * 1000));
-        const sec = Math.floor(us / 1e6);
-        tvView.setUint32(0, sec % 0x100000000, true);
-        tvView.setUint32(4, Math.floor(sec / 0x100000000), true);
-        tvView.setUint32(8, us % 1e6, true);
-        tvView.setUint32(12, 0, true);
-        tvp = tv;
-      }
-      if ((res = raw.select(nfds, r, w, x, tvp)) < 0) res = -koffi.errno();
-    }
-    if (res !== -EINTR) return res;
-    restore?.();
-  }
+  return untilDeadline('select', selectMs, nfds, r, w, x, timeoutMs, restore);
 }
 
 /** poll(2) with a timeout in milliseconds (< 0: forever); EINTR resumes with the time left. */
 export function poll(fds: Uint8Array, nfds: number, timeoutMs: number): number {
-  const deadline = timeoutMs >= 0 ? now() + timeoutMs : 0;
-  let t = timeoutMs;
-  for (;;) {
-    let r = armed ? takeFault('poll') : 0;
-    if (r === 0 && (r = raw.poll(fds, nfds, t)) < 0) r = -koffi.errno();
-    if (r !== -EINTR) return r;
-    if (timeoutMs >= 0) t = Math.max(0, Math.ceil(deadline - now()));
-  }
+  return untilDeadline('poll', pollMs, fds, nfds, null, null, timeoutMs);
 }
 
 /** epoll_wait(2) with a timeout in milliseconds (< 0: forever); EINTR resumes with the time left. */
 export function epollWait(epfd: number, events: Uint8Array, maxEvents: number, timeoutMs: number): number {
-  const deadline = timeoutMs >= 0 ? now() + timeoutMs : 0;
-  let t = timeoutMs;
-  for (;;) {
-    let r = armed ? takeFault('epoll_wait') : 0;
-    if (r === 0 && (r = raw.epoll_wait(epfd, events, maxEvents, t)) < 0) r = -koffi.errno();
-    if (r !== -EINTR) return r;
-    if (timeoutMs >= 0) t = Math.max(0, Math.ceil(deadline - now()));
-  }
+  return untilDeadline('epoll_wait', epollWaitMs, epfd, events, maxEvents, null, timeoutMs);
 }
 
 /** strerror(3): the C library's text for a positive errno. */

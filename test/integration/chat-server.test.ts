@@ -6,7 +6,7 @@ import { once } from 'node:events';
 import net from 'node:net';
 import { checkLeaks, pumpLoop, spawnExample, firstLine, stopChild } from '../helpers.js';
 import { closeAll, type SocketMap } from '../../src/index.js';
-import { ChatServer, MAX_LINE } from '../../examples/chat-server.js';
+import { ChatServer, MAX_LINE } from '../../src/examples/chat-server.js';
 
 const maps: SocketMap[] = [];
 const clients: net.Socket[] = [];

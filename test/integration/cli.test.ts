@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { checkLeaks, fdCount, tempDir } from '../helpers.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const CLI = ['--import', 'tsx', 'src/cli.ts'];
+const CLI = ['--import', 'tsx', 'src/cli/main.ts'];
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 const COMMANDS = ['demo', 'echo-server', 'http-get', 'chat-server', 'smtp-server', 'bench'];
 
@@ -142,7 +142,7 @@ describe('usage errors, through main()', () => {
 
   /** main(args) with stdout and stderr captured. */
   async function runMain(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    const { main } = await import('../../src/cli.js');
+    const { main } = await import('../../src/cli/main.js');
     let stdout = '', stderr = '';
     const out = process.stdout.write, err = process.stderr.write;
     process.stdout.write = ((c: string | Uint8Array) => { stdout += String(c); return true; }) as typeof process.stdout.write;

@@ -102,14 +102,14 @@ function echoRoundTrip(port: number, data: Buffer): Promise<{ echoed: Buffer; lo
   });
 }
 
-describe('examples/echo-server.ts', () => {
+describe('src/examples/echo-server.ts', () => {
   const servers = new Map<string, { child: Child; port: number }>();
   const POLLERS = ['select', 'poll', 'epoll'];
 
   before(async () => {
     // Start one server per poller, concurrently.
     await Promise.all(POLLERS.map(async (poller) => {
-      const child = start(['--import', 'tsx', 'examples/echo-server.ts', '--host', '127.0.0.1', '--port', '0', '--poller', poller]);
+      const child = start(['--import', 'tsx', 'src/examples/echo-server.ts', '--host', '127.0.0.1', '--port', '0', '--poller', poller]);
       const first = await child.waitLine(/./);
       const m = /^Echo server listening on .*'127\.0\.0\.1',\s*(\d+)/.exec(first);
       assert.ok(m, `first line names the bound address: ${first}`);
@@ -170,7 +170,7 @@ describe('examples/echo-server.ts', () => {
   });
 });
 
-describe('examples/http-client.ts', () => {
+describe('src/examples/http-client.ts', () => {
   let http: Child;
   let port = 0;
 
@@ -194,7 +194,7 @@ describe('examples/http-client.ts', () => {
   });
 
   it('GETs a page over HTTP/1.0, prints the response, and exits when the server closes', async () => {
-    const client = start(['--import', 'tsx', 'examples/http-client.ts', '127.0.0.1', '/some/path?q=1', String(port)]);
+    const client = start(['--import', 'tsx', 'src/examples/http-client.ts', '127.0.0.1', '/some/path?q=1', String(port)]);
     const timer = setTimeout(() => client.proc.kill('SIGKILL'), 15000);
     const code = await client.exited;
     clearTimeout(timer);

@@ -7,7 +7,7 @@ import {
   checkLeaks, tempDir, hasIPv6, addressFamilies, usePrivateMap, map, LINGER_RST, FamilyServer, type Family, type HandlerClass,
 } from '../helpers.js';
 import {
-  Dispatcher, Socket, ExitNow, loopAsync, closeAll, callEvery, callLater, type Address,
+  Dispatcher, Socket, ExitNow, loopAsync, closeAll, callEveryOn, callLaterOn, type Address,
   SOL_SOCKET, SO_LINGER, MSG_OOB,
 } from '../../src/index.js';
 
@@ -23,10 +23,10 @@ const FAMILIES = addressFamilies(await hasIPv6(), tmp.dir, 'a');
  * closes everything so the loop resolves); an unref'd guard rejects with ExitNow after `limit`.
  */
 async function serveUntil(done: () => boolean, what: string, limit = 5): Promise<void> {
-  const g = callLater(limit, () => {
+  const g = callLaterOn(map, limit, () => {
     throw new ExitNow(`${what}: not within ${limit} s`);
   }).unref();
-  const check = callEvery(0.002, () => {
+  const check = callEveryOn(map, 0.002, () => {
     if (!done()) return;
     check.cancel();
     closeAll(map);

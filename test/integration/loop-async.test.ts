@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { checkLeaks, fdCount, map, usePrivateMap } from '../helpers.js';
 import { EchoServer } from '../fixtures/common.js';
 import {
-  Dispatcher, ExitNow, loop, loopAsync, closeAll, callLater, callEvery, monotonic,
+  Dispatcher, ExitNow, loop, loopAsync, closeAll, callLaterOn, callEveryOn, monotonic,
   socketpair, type Address, type SocketMap, type TimerHandle, AF_INET,
 } from '../../src/index.js';
 
@@ -21,7 +21,7 @@ checkLeaks();
  * so it does not itself keep the loop running once the map is empty.
  */
 function guard(seconds: number, what: string): { cancel(): void } {
-  return callLater(seconds, () => {
+  return callLaterOn(map, seconds, () => {
     throw new ExitNow(`${what}: not finished within ${seconds} s`);
   }).unref();
 }
@@ -267,7 +267,7 @@ describe('loopAsync errors and concurrency', () => {
     extra.push(b);
     const d = new Dispatcher(a, map);
     d.writable = () => false;
-    callLater(0.01, () => {
+    callLaterOn(map, 0.01, () => {
       throw new ExitNow('from a timer');
     });
     await assert.rejects(loopAsync({ map }), { name: 'ExitNow', message: 'from a timer' });
@@ -332,10 +332,10 @@ describe('timers under loopAsync', () => {
     const t0 = monotonic();
     const fired: [number, number][] = [];
     for (const s of [0.005, 0.02, 0.04]) {
-      const h: TimerHandle = callLater(s, () => fired.push([h.when, monotonic()]));
+      const h: TimerHandle = callLaterOn(map, s, () => fired.push([h.when, monotonic()]));
     }
     let every = 0;
-    const e = callEvery(0.01, () => {
+    const e = callEveryOn(map, 0.01, () => {
       if (++every === 3) e.cancel();
     });
     let nodeTicks = 0;
@@ -356,7 +356,7 @@ describe('timers under loopAsync', () => {
     d.writable = () => false;
     let at = 0;
     setTimeout(() => {
-      const h = callLater(0.01, () => {
+      const h = callLaterOn(map, 0.01, () => {
         at = monotonic();
         assert.ok(at >= h.when);
         closeAll(map);
@@ -369,7 +369,7 @@ describe('timers under loopAsync', () => {
   });
 
   it('cancelling the last timer from outside ends a timers-only loopAsync at once', async () => {
-    const h = callLater(10, () => {});
+    const h = callLaterOn(map, 10, () => {});
     setTimeout(() => h.cancel(), 10);
     const t0 = monotonic();
     await loopAsync({ map, timeout: 30 });
@@ -379,7 +379,7 @@ describe('timers under loopAsync', () => {
   it('a channel added from outside the loop is served at once, not after the timeout', async () => {
     const [a, b] = socketpair();
     extra.push(b);
-    const keep = callLater(10, () => {}); // keeps the loop going with an empty map
+    const keep = callLaterOn(map, 10, () => {}); // keeps the loop going with an empty map
     let got = '';
     setTimeout(() => {
       const d = new Dispatcher(a, map);
@@ -421,7 +421,7 @@ describe('timers under loopAsync', () => {
 describe('examples/echo-server.ts under loopAsync', () => {
   it('--idle-timeout closes a silent connection (activity resets it); SIGINT closes all and exits 0', async () => {
     const root = fileURLToPath(new URL('../..', import.meta.url));
-    const child = spawn(process.execPath, ['--import', 'tsx', 'examples/echo-server.ts', '--host', '127.0.0.1', '--port', '0', '--idle-timeout', '0.3'], {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/examples/echo-server.ts', '--host', '127.0.0.1', '--port', '0', '--idle-timeout', '0.3'], {
       cwd: root, stdio: ['ignore', 'pipe', 'pipe'],
     });
     const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));

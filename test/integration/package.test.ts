@@ -108,8 +108,8 @@ describe('the npm package', { timeout: 120000 }, () => {
   it('the tarball has dist/ with types and the command, README, LICENSE, CHANGELOG', () => {
     for (const f of [
       'package.json', 'README.md', 'LICENSE', 'CHANGELOG.md',
-      'dist/index.js', 'dist/index.d.ts', 'dist/src/index.js', 'dist/src/index.d.ts',
-      'dist/src/cli.js', 'dist/src/chat.d.ts', 'dist/src/loop.d.ts',
+      'dist/index.js', 'dist/index.d.ts', 'dist/exports/socket.js', 'dist/exports/chat.d.ts',
+      'dist/cli/main.js', 'dist/channels/chat.d.ts', 'dist/reactor/loop.d.ts',
       'dist/examples/echo-server.js', 'dist/examples/http-client.js',
     ]) {
       assert.ok(entries.includes(f), `${f} is in the tarball`);

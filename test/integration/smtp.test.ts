@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import net from 'node:net';
 import { checkLeaks, tempDir, pumpLoop, spawnExample, firstLine, stopChild } from '../helpers.js';
 import { closeAll, type Address, type SocketMap } from '../../src/index.js';
-import { SMTPServer, type MessageOptions, parsePath } from '../../examples/smtp-server.js';
+import { SMTPServer, type MessageOptions, parsePath } from '../../src/examples/smtp-server.js';
 
 const maps: SocketMap[] = [];
 const dirs: { cleanup(): void }[] = [];

@@ -9,7 +9,7 @@ import { Worker } from 'node:worker_threads';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { checkLeaks, tempDir, unixPath, hasIPv6 } from '../helpers.js';
-import { Socket, socketpair, pipe, closeFd, type Address, SocketError, BlockingIOError } from '../../src/socket.js';
+import { Socket, socketpair, pipe, closeFd, type Address, SocketError, BlockingIOError } from '../../src/exports/socket.js';
 import {
   AF_INET, AF_INET6, AF_UNIX, SOCK_STREAM, SOCK_DGRAM, SOCK_NONBLOCK, SOL_SOCKET, SO_REUSEADDR,
   SO_KEEPALIVE, SO_RCVBUF, SO_LINGER, SO_ERROR, SO_TYPE, IPPROTO_TCP, TCP_NODELAY, MSG_PEEK,
@@ -752,9 +752,9 @@ describe('descriptor hygiene', () => {
   });
 });
 
-/** Run an ES module snippet in a child Node with tsx; the snippet gets `Sock` (src/socket.ts). */
+/** Run an ES module snippet in a child Node with tsx; the snippet gets `Sock` (src/io/socket.ts). */
 async function child(code: string, extraArgs: string[] = []): Promise<{ stdout: string; stderr: string; code: number | null; signal: string | null }> {
-  const socketUrl = new URL('../../src/socket.ts', import.meta.url).href;
+  const socketUrl = new URL('../../src/io/socket.ts', import.meta.url).href;
   const script = `const Sock = await import(${JSON.stringify(socketUrl)});\n${code}`;
   try {
     const r = await run(process.execPath, [...extraArgs, '--import', 'tsx', '--input-type=module', '-e', script], { timeout: 8000, cwd: fileURLToPath(new URL('../..', import.meta.url)) });

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import os from 'node:os';
 import { checkLeaks } from '../helpers.js';
 import { SocketError, BlockingIOError, closedError, socketError } from '../../src/errors.js';
-import { SocketError as SocketErrorFromSocket, BlockingIOError as BlockingFromSocket } from '../../src/socket.js';
+import { SocketError as SocketErrorFromSocket, BlockingIOError as BlockingFromSocket } from '../../src/exports/socket.js';
 import { errno } from '../../src/constants.js';
 import { errnoName, gaiName } from '../../src/sys/errno.js';
 import { C } from '../../src/sys/constants.js';

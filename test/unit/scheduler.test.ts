@@ -4,10 +4,11 @@ import { describe, it, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { checkLeaks } from '../helpers.js';
 import {
-  callLater, callEvery, monotonic, setTimerErrorHandler, loop, ExitNow, Dispatcher, socketpair, closeAll,
+  callLater, callEvery, callLaterOn, monotonic, setTimerErrorHandler, loop, ExitNow, Dispatcher, socketpair, closeAll,
   type SocketMap, type PollerName, type TimerHandle,
 } from '../../src/index.js';
-import { scheduler, Scheduler, TimerHandle as TimerHandleClass } from '../../src/scheduler.js';
+import { Scheduler, TimerHandle as TimerHandleClass } from '../../src/reactor/timers.js';
+import { scheduler } from '../helpers.js';
 
 checkLeaks();
 afterEach(() => {
@@ -263,9 +264,9 @@ describe('callbacks that schedule or cancel others', () => {
         this.close();
       }
     }
-    callLater(0.01, () => {
+    callLaterOn(map, 0.01, () => {
       new Reader(a, map);
-      callLater(0.01, () => {
+      callLaterOn(map, 0.01, () => {
         b.send(Buffer.from('hi'));
         b.close();
       });
@@ -328,7 +329,7 @@ describe('timers inside loop()', () => {
       idle.writable = () => false;
       let firedAt = 0;
       const t0 = monotonic();
-      const h = callLater(0.05, () => { firedAt = monotonic(); });
+      const h = callLaterOn(map, 0.05, () => { firedAt = monotonic(); });
       try {
         loop({ timeout: 5, count: 1, map, poller });
         const took = monotonic() - t0;
@@ -346,12 +347,12 @@ describe('timers inside loop()', () => {
   it('without count, loop() keeps running while only timers are pending; with count it stops', () => {
     const map: SocketMap = new Map();
     let ran = 0;
-    callLater(0.03, () => ran++);
+    callLaterOn(map, 0.03, () => ran++);
     const t0 = monotonic();
     loop({ map, timeout: 1 });
     assert.equal(ran, 1);
     assert.ok(monotonic() - t0 >= 0.03);
-    const h = callLater(0.2, () => ran++);
+    const h = callLaterOn(map, 0.2, () => ran++);
     const t1 = monotonic();
     loop({ map, timeout: 0.01, count: 2 });
     assert.ok(monotonic() - t1 < 0.15, 'two 10 ms passes, then it returned');
@@ -367,8 +368,8 @@ describe('bad input', () => {
     assert.throws(() => callLater(-1, f), { name: 'RangeError', message: /callLater\(\): seconds must be a finite number >= 0, not -1/ });
     assert.throws(() => callLater(NaN, f), { name: 'RangeError', message: /not NaN/ });
     assert.throws(() => callLater(Infinity, f), { name: 'RangeError', message: /finite/ });
-    assert.throws(() => callLater('1' as never, f), { name: 'TypeError', message: /seconds must be a number .* not string/ });
-    assert.throws(() => callLater(1, 'f' as never), { name: 'TypeError', message: /callback must be a function, not string/ });
+    assert.throws(() => callLater('1' as never, f), { name: 'TypeError', message: /seconds must be a number .* not a string "1"/ });
+    assert.throws(() => callLater(1, 'f' as never), { name: 'TypeError', message: /callback must be a function, not a string "f"/ });
     assert.throws(() => callLater(1, null as never), { name: 'TypeError', message: /not null/ });
     assert.throws(() => callEvery(0, f), { name: 'RangeError', message: /callEvery\(\): seconds must be a finite number > 0/ });
     assert.throws(() => callEvery(-0.5, f), RangeError);

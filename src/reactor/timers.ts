@@ -1,8 +1,11 @@
 // Timers for loop() and loopAsync(): callLater/callEvery, as pyftpdlib added to asyncore.
-// One process-wide scheduler (like socketMap): a binary heap ordered by (due time, scheduling
-// order). Cancelling or resetting a timer only marks its heap entry dead (O(1)); dead entries
-// are skipped when they reach the top, and the heap is rebuilt when they dominate it.
-import { ExitNow, compactTraceback } from './loop.js';
+// One Scheduler per map (owned by the map's Reactor, as pyftpdlib's IOLoop owns its
+// scheduler): a binary heap ordered by (due time, scheduling order). Cancelling or resetting a
+// timer only marks its heap entry dead (O(1)); dead entries are skipped when they reach the
+// top, and the heap is rebuilt when they dominate it.
+import { ExitNow } from '../errors.js';
+import { compactTraceback } from '../traceback.js';
+import { requireDelay, requireFunction, typeError } from '../validate.js';
 
 /** Seconds on the monotonic clock that every timer's `when` is measured on. */
 export function monotonic(): number {
@@ -13,6 +16,15 @@ interface Entry {
   when: number;
   seq: number;
   timer: TimerHandle;
+}
+
+/**
+ * A channel that owns timers (Dispatcher.callLater): their exceptions go to its handleError,
+ * and it is told when one ends (ran once, or cancelled) so that close() cancels only live ones.
+ */
+export interface TimerOwner {
+  handleError(err: unknown): void;
+  _timerDone(t: TimerHandle): void;
 }
 
 /**
@@ -28,17 +40,20 @@ export class TimerHandle {
   /** @internal */ _when = 0;
   /** @internal */ _cancelled = false;
   /** @internal */ _ref = true;
+  /** @internal The channel whose timer this is, or null for a module-level one. */
+  readonly _owner: TimerOwner | null;
   readonly #fn: (...args: any[]) => unknown;
   readonly #args: unknown[];
   readonly #sched: Scheduler;
 
   /** @internal Use callLater() or callEvery(). */
-  constructor(sched: Scheduler, seconds: number, repeat: boolean, fn: (...args: any[]) => unknown, args: unknown[]) {
+  constructor(sched: Scheduler, seconds: number, repeat: boolean, fn: (...args: any[]) => unknown, args: unknown[], owner: TimerOwner | null = null) {
     this.#sched = sched;
     this.seconds = seconds;
     this.repeat = repeat;
     this.#fn = fn;
     this.#args = args;
+    this._owner = owner;
   }
 
   /** The due time in seconds on the `monotonic()` clock (the next one, for callEvery). */
@@ -62,6 +77,7 @@ export class TimerHandle {
     this._cancelled = true;
     this.#sched._unschedule(this);
     this.#sched._maybeIdle();
+    this._owner?._timerDone(this);
   }
 
   /**
@@ -98,9 +114,9 @@ export class TimerHandle {
     return this;
   }
 
-  /** @internal */
+  /** @internal A channel's timer runs with the channel as `this`. */
   _call(): void {
-    this.#fn(...this.#args);
+    this.#fn.apply(this._owner, this.#args);
   }
 
   toString(): string {
@@ -112,7 +128,7 @@ export class TimerHandle {
 /** Compact only heaps this big, so tiny heaps never pay for rebuilding. */
 const COMPACT_MIN = 64;
 
-/** @internal The heap and its bookkeeping. Use the `scheduler` instance. */
+/** @internal The heap and its bookkeeping: one per map, in its Reactor. */
 export class Scheduler {
   private heap: Entry[] = [];
   private seq = 0;
@@ -196,16 +212,30 @@ export class Scheduler {
         let next = e.when + t.seconds;
         if (next <= now) next = now + t.seconds;
         this._schedule(t, next);
+      } else {
+        t._owner?._timerDone(t);
       }
       ran++;
       try {
         t._call();
       } catch (err) {
         if (err instanceof ExitNow) throw err;
-        reportTimerError(err, t);
+        // A channel's timer fails like its handlers: through its handleError (which may close
+        // it; what that throws escapes, as from any handler).
+        if (t._owner !== null) t._owner.handleError(err);
+        else reportTimerError(err, t);
       }
     }
     return ran;
+  }
+
+  /** Schedule `fn(...args)` `seconds` from now (once, or every `seconds` with `repeat`). */
+  add(fnName: string, seconds: unknown, repeat: boolean, fn: unknown, args: unknown[], owner: TimerOwner | null): TimerHandle {
+    const s = requireDelay(seconds, fnName, repeat);
+    requireFunction(fn, `${fnName}(): the callback`);
+    const t = new TimerHandle(this, s, repeat, fn as (...a: unknown[]) => unknown, args, owner);
+    this._schedule(t, monotonic() + s);
+    return t;
   }
 
   /** Forget every timer (for tests): all pending handles are cancelled. */
@@ -280,9 +310,6 @@ export class Scheduler {
   }
 }
 
-/** The process-wide scheduler that loop() and loopAsync() run. */
-export const scheduler = new Scheduler();
-
 /**
  * Receives exceptions thrown by timer callbacks (ExitNow excepted). The default writes
  * `error: uncaptured exception in timer <TimerHandle ...> (Name:message [file|fn|line] ...)`
@@ -300,7 +327,7 @@ let onTimerError: TimerErrorHandler = defaultTimerErrorHandler;
 /** Route timer callback exceptions to `handler` (null restores the stderr log). Returns the previous one. */
 export function setTimerErrorHandler(handler: TimerErrorHandler | null): TimerErrorHandler {
   if (handler !== null && typeof handler !== 'function') {
-    throw new TypeError('setTimerErrorHandler(): handler must be a function (err, timer) => void, or null for the default');
+    throw typeError('setTimerErrorHandler(): handler must be a function (err, timer) => void, or null for the default');
   }
   const prev = onTimerError;
   onTimerError = handler ?? defaultTimerErrorHandler;
@@ -315,42 +342,4 @@ function reportTimerError(err: unknown, timer: TimerHandle): void {
     // A failing error handler must not stop the loop either: fall back to the default log.
     defaultTimerErrorHandler(e, timer);
   }
-}
-
-function check(fnName: string, seconds: unknown, fn: unknown, positive: boolean): number {
-  if (typeof seconds !== 'number') {
-    throw new TypeError(`${fnName}(): seconds must be a number (a delay in seconds, e.g. 0.5), not ${seconds === null ? 'null' : typeof seconds}`);
-  }
-  if (!Number.isFinite(seconds) || seconds < 0 || (positive && seconds === 0)) {
-    throw new RangeError(
-      `${fnName}(): seconds must be a finite number ${positive ? '> 0 (an interval of 0 would spin the loop)' : '>= 0'}, not ${seconds}`,
-    );
-  }
-  if (typeof fn !== 'function') {
-    throw new TypeError(`${fnName}(): the callback must be a function, not ${fn === null ? 'null' : typeof fn}`);
-  }
-  return seconds;
-}
-
-/**
- * Call `fn(...args)` once, `seconds` (>= 0) from now, inside loop() or loopAsync() (it never
- * runs while no loop runs). A pending timer keeps `loop()`/`loopAsync()` without `count`
- * running even when the map is empty, unless it is unref'd.
- */
-export function callLater<A extends unknown[]>(seconds: number, fn: (...args: A) => unknown, ...args: A): TimerHandle {
-  const s = check('callLater', seconds, fn, false);
-  const t = new TimerHandle(scheduler, s, false, fn as (...a: unknown[]) => unknown, args);
-  scheduler._schedule(t, monotonic() + s);
-  return t;
-}
-
-/**
- * Call `fn(...args)` every `seconds` (> 0), first `seconds` from now, until the handle is
- * cancelled (also from inside `fn`). Each call is due `seconds` after the previous due time.
- */
-export function callEvery<A extends unknown[]>(seconds: number, fn: (...args: A) => unknown, ...args: A): TimerHandle {
-  const s = check('callEvery', seconds, fn, true);
-  const t = new TimerHandle(scheduler, s, true, fn as (...a: unknown[]) => unknown, args);
-  scheduler._schedule(t, monotonic() + s);
-  return t;
 }

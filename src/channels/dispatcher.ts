@@ -1,16 +1,20 @@
-// Dispatcher and DispatcherWithSend: CPython 3.11's asyncore.dispatcher, handler for handler.
+// Dispatcher: CPython 3.11's asyncore.dispatcher, handler for handler, plus timers that belong
+// to the channel (they run in its map's loop, report to its handleError and die with it).
 import { inspect } from 'node:util';
-import { C } from './sys/constants.js';
+import { C } from '../sys/constants.js';
 import {
   ACCEPT_EXHAUSTED, ACCEPT_NOTHING, CONNECT_PENDING, DISCONNECTED, EBADF, EINVAL, EISCONN, ENOTCONN, EWOULDBLOCK,
   WOULD_BLOCK, errnoName,
-} from './sys/errno.js';
-import { callLater } from './scheduler.js';
-import { strerror } from './sys/libc.js';
-import { type Address, Socket } from './socket.js';
-import { SocketError, closedError, socketError } from './errors.js';
-import { type SocketMap, checkMap, channelAdded, channelRemoved, compactTraceback } from './loop.js';
-import type { FileWrapper } from './file.js';
+} from '../sys/errno.js';
+import { strerror } from '../sys/libc.js';
+import { type Address, Socket } from '../io/socket.js';
+import type { ChannelSocket } from '../io/types.js';
+import { SocketError, closedError, socketError } from '../errors.js';
+import { compactTraceback } from '../traceback.js';
+import { describe, requireBytes, requireSize, typeError } from '../validate.js';
+import { type SocketMap, checkMap } from '../reactor/map.js';
+import { reactorFor } from '../reactor/reactor.js';
+import type { TimerHandle, TimerOwner } from '../reactor/timers.js';
 
 const EMPTY = Buffer.alloc(0);
 let nextId = 1;
@@ -55,21 +59,17 @@ function isSocketLike(x: unknown): boolean {
   return typeof x === 'object' && x !== null && typeof (x as Socket).fileno === 'function' && typeof (x as Socket).setblocking === 'function';
 }
 
-function describeValue(x: unknown): string {
-  if (x === null) return 'null';
-  if (typeof x === 'string') return `a string ${JSON.stringify(x.length > 20 ? `${x.slice(0, 20)}...` : x)}`;
-  if (typeof x === 'object') return `an object (${(x as object).constructor?.name ?? 'Object'})`;
-  return `${typeof x} ${String(x)}`;
-}
+/** The socket-like objects a Dispatcher drives (Socket, FileWrapper, SSLSocket): a structural type. */
+export type DispatcherSocket = ChannelSocket;
 
-/** The socket-like objects a Dispatcher drives: a Socket or a FileWrapper. */
-export type DispatcherSocket = Socket | FileWrapper;
+/** A channel timer's callback runs with the channel as `this`. */
+type ChannelCallback<T, A extends unknown[]> = (this: T, ...args: A) => unknown;
 
 /**
  * A thin wrapper around a non-blocking socket whose handlers the loop calls (Python's
  * `asyncore.dispatcher`). Subclass it and override `handleRead()`, `handleWrite()`, ...
  */
-export class Dispatcher {
+export class Dispatcher implements TimerOwner {
   debug = false;
   connected = false;
   accepting = false;
@@ -89,11 +89,13 @@ export class Dispatcher {
   /** True while accepts are paused after the process ran out of descriptors (beyond CPython). */
   acceptPaused = false;
   #acceptBackoff = 0;
+  /** Live timers made by this.callLater/callEvery: close() cancels them. */
+  #timers: Set<TimerHandle> | null = null;
 
   constructor(sock?: Socket | null, map?: SocketMap) {
     this._map = checkMap(map, 'Dispatcher()');
     if (sock !== undefined && sock !== null && !isSocketLike(sock)) {
-      throw new TypeError(`Dispatcher(): sock must be a Socket (e.g. from accept()), or omitted and created with createSocket(), not ${describeValue(sock)}`);
+      throw typeError(`Dispatcher(): sock must be a Socket (e.g. from accept()), or omitted and created with createSocket(), not ${describe(sock)}`);
     }
     if (sock) {
       // Non-blocking, in case the socket came from a blocking source (accept()).
@@ -127,10 +129,10 @@ export class Dispatcher {
   }
 
   addChannel(map?: SocketMap): void {
-    if (this._fileno === null) throw new TypeError('addChannel(): the channel has no socket; call createSocket() or setSocket() first');
+    if (this._fileno === null) throw typeError('addChannel(): the channel has no socket; call createSocket() or setSocket() first');
     const m = map ?? this._map;
     m.set(this._fileno, this);
-    channelAdded(m, this._fileno); // a loopAsync() waiting on `m` must start a pass to see it
+    reactorFor(m).added(); // a loopAsync() waiting on `m` must start a pass to see it
   }
 
   delChannel(map?: SocketMap): void {
@@ -139,7 +141,7 @@ export class Dispatcher {
     // Only our own entry: the fd number may already belong to a newer channel.
     if (fd !== null && m.get(fd) === this) {
       m.delete(fd);
-      channelRemoved(m, fd);
+      reactorFor(m).removed(fd);
     }
     this._fileno = null;
   }
@@ -153,7 +155,7 @@ export class Dispatcher {
 
   setSocket(sock: DispatcherSocket, map?: SocketMap): void {
     if (sock === null || typeof sock !== 'object' || typeof sock.fileno !== 'function') {
-      throw new TypeError(`setSocket(): sock must be a Socket or FileWrapper, not ${describeValue(sock)}`);
+      throw typeError(`setSocket(): sock must be a Socket or FileWrapper, not ${describe(sock)}`);
     }
     // An fd of -1 would become a map key that no poller can watch.
     if (sock.fileno() < 0) throw closedError('setSocket');
@@ -165,7 +167,7 @@ export class Dispatcher {
   /** Set SO_REUSEADDR so a server can rebind its port at once; failures are ignored. */
   setReuseAddr(): void {
     const sock = this.socket;
-    if (!(sock instanceof Socket)) return;
+    if (sock === null) return;
     try {
       sock.setsockopt(C.SOL_SOCKET, C.SO_REUSEADDR, sock.getsockopt(C.SOL_SOCKET, C.SO_REUSEADDR) | 1);
     } catch (e) {
@@ -189,18 +191,18 @@ export class Dispatcher {
 
   private requireSocket(op: string): DispatcherSocket {
     const s = this.socket;
-    if (s === null) throw new TypeError(`${op}(): the channel has no socket; call createSocket() first`);
+    if (s === null) throw typeError(`${op}(): the channel has no socket; call createSocket() first`);
     return s;
   }
 
   listen(backlog: number): void {
     this.accepting = true;
-    (this.requireSocket('listen') as Socket).listen(backlog);
+    this.requireSocket('listen').listen(backlog);
   }
 
   bind(addr: Address): void {
     this.addr = addr;
-    (this.requireSocket('bind') as Socket).bind(addr);
+    this.requireSocket('bind').bind(addr);
   }
 
   /** Start a non-blocking connect; `handleConnect()` runs when it completes. */
@@ -209,7 +211,7 @@ export class Dispatcher {
     this.connecting = true;
     let err: number;
     try {
-      err = (this.requireSocket('connect') as Socket).connectEx(address);
+      err = this.requireSocket('connect').connectEx(address);
     } catch (e) {
       // Beyond CPython: a connect that never started is not pending, so no spurious
       // handleConnect() when the unconnected socket later polls writable.
@@ -237,7 +239,7 @@ export class Dispatcher {
       r = sock.acceptRaw(false);
     } else {
       try {
-        r = (sock as unknown as Socket).accept();
+        r = sock.accept() as [Socket, Address];
       } catch (e) {
         if (e instanceof TypeError) return null;
         if (!(e instanceof SocketError)) throw e;
@@ -271,7 +273,7 @@ export class Dispatcher {
     }
     this.#acceptBackoff = Math.min(1, this.#acceptBackoff === 0 ? 0.05 : this.#acceptBackoff * 2);
     this.acceptPaused = true;
-    callLater(this.#acceptBackoff, () => {
+    this.callLater(this.#acceptBackoff, () => {
       this.acceptPaused = false;
     }).unref();
   }
@@ -281,13 +283,10 @@ export class Dispatcher {
     const sock = this.requireSocket('send');
     let r: number;
     if (typeof sock.sendRaw === 'function') {
-      if (!(data instanceof Uint8Array)) {
-        throw new TypeError(`send(): data must be bytes (Buffer or Uint8Array), not ${typeof data === 'string' ? 'a string; encode it first, e.g. Buffer.from(text)' : typeof data}`);
-      }
-      r = sock.sendRaw(data, 0);
+      r = sock.sendRaw(requireBytes(data, 'send()'), 0);
     } else {
       try {
-        r = (sock as DispatcherSocket).send(data);
+        r = sock.send(data);
       } catch (e) {
         if (!(e instanceof SocketError)) throw e;
         r = -e.errno;
@@ -311,13 +310,10 @@ export class Dispatcher {
     const sock = this.requireSocket('recv');
     let r: Buffer | number;
     if (typeof sock.recvRaw === 'function') {
-      if (!(bufferSize >= 0) || !Number.isInteger(bufferSize) || bufferSize > 0x7fffffff) {
-        throw new RangeError(`recv(): bufferSize must be an integer from 0 to 2147483647 (e.g. 65536), not ${String(bufferSize)}`);
-      }
-      r = sock.recvRaw(bufferSize, 0);
+      r = sock.recvRaw(requireSize(bufferSize, 'recv(): bufferSize'), 0);
     } else {
       try {
-        r = (sock as DispatcherSocket).recv(bufferSize);
+        r = sock.recv(bufferSize);
       } catch (e) {
         if (!(e instanceof SocketError)) throw e;
         r = -e.errno;
@@ -338,11 +334,16 @@ export class Dispatcher {
     return r;
   }
 
-  /** Close the socket and leave the map. Safe to call more than once. */
+  /** Close the socket and leave the map, cancelling the channel's timers. Safe to call more than once. */
   close(): void {
     this.connected = false;
     this.accepting = false;
     this.connecting = false;
+    if (this.#timers !== null) {
+      const timers = this.#timers;
+      this.#timers = null;
+      for (const t of timers) t.cancel();
+    }
     this.delChannel();
     if (this.socket !== null) {
       try {
@@ -351,6 +352,33 @@ export class Dispatcher {
         if (!(e instanceof SocketError) || (e.errno !== ENOTCONN && e.errno !== EBADF)) throw e;
       }
     }
+  }
+
+  // ---- timers (beyond CPython; pyftpdlib's habit: a channel's timers die with it) ----
+
+  /**
+   * **(beyond)** Call `fn(...args)` (with the channel as `this`) once, `seconds` from now, in
+   * the loop of this channel's map. What it throws goes to `handleError` (ExitNow escapes the
+   * loop); `close()` cancels it.
+   */
+  callLater<A extends unknown[]>(seconds: number, fn: ChannelCallback<this, A>, ...args: A): TimerHandle {
+    return this.#addTimer('callLater', seconds, false, fn, args);
+  }
+
+  /** **(beyond)** `callLater`, repeated every `seconds` (> 0) until cancelled or the channel closes. */
+  callEvery<A extends unknown[]>(seconds: number, fn: ChannelCallback<this, A>, ...args: A): TimerHandle {
+    return this.#addTimer('callEvery', seconds, true, fn, args);
+  }
+
+  #addTimer(name: string, seconds: number, repeat: boolean, fn: unknown, args: unknown[]): TimerHandle {
+    const t = reactorFor(this._map).timers.add(name, seconds, repeat, fn, args, this);
+    (this.#timers ??= new Set()).add(t);
+    return t;
+  }
+
+  /** @internal One of this channel's timers ran its last call or was cancelled. */
+  _timerDone(t: TimerHandle): void {
+    this.#timers?.delete(t);
   }
 
   // ---- logging ----
@@ -382,7 +410,7 @@ export class Dispatcher {
   }
 
   handleConnectEvent(): void {
-    const err = (this.requireSocket('connect') as Socket).getsockopt(C.SOL_SOCKET, C.SO_ERROR);
+    const err = this.requireSocket('connect').getsockopt(C.SOL_SOCKET, C.SO_ERROR);
     if (err !== 0) throw socketError(err, 'connect', this.addr ?? undefined);
     this.handleConnect();
     this.connected = true;
@@ -398,7 +426,7 @@ export class Dispatcher {
 
   handleExptEvent(): void {
     // An error condition first (close, as a read of nothing would); otherwise OOB data.
-    const err = (this.requireSocket('getsockopt') as Socket).getsockopt(C.SOL_SOCKET, C.SO_ERROR);
+    const err = this.requireSocket('getsockopt').getsockopt(C.SOL_SOCKET, C.SO_ERROR);
     if (err !== 0) this.handleClose();
     else this.handleExpt();
   }
@@ -449,96 +477,5 @@ export class Dispatcher {
   handleClose(): void {
     this.logInfo('unhandled close event', 'warning');
     this.close();
-  }
-}
-
-/** Sends at most this much per send(2), as CPython's dispatcher_with_send. */
-const SEND_CHUNK = 65536;
-
-/**
- * A Dispatcher with simple output buffering: `send()` queues, and the loop writes the queue
- * out as the socket accepts it (Python's `asyncore.dispatcher_with_send`).
- */
-export class DispatcherWithSend extends Dispatcher {
-  // Chunks are kept unjoined so that many small sends to a slow reader stay linear.
-  #chunks: Buffer[] = [];
-  #size = 0;
-
-  constructor(sock?: Socket | null, map?: SocketMap) {
-    super(sock, map);
-  }
-
-  /** What is still to be sent. */
-  get outBuffer(): Buffer {
-    if (this.#chunks.length > 1) this.#chunks = [Buffer.concat(this.#chunks, this.#size)];
-    return this.#chunks[0] ?? EMPTY;
-  }
-
-  set outBuffer(data: Uint8Array) {
-    const b = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-    this.#chunks = b.length > 0 ? [b] : [];
-    this.#size = b.length;
-  }
-
-  initiateSend(): void {
-    if (this.#size === 0) {
-      Dispatcher.prototype.send.call(this, EMPTY);
-      return;
-    }
-    let head = this.#chunks[0]!;
-    if (head.length < SEND_CHUNK && this.#chunks.length > 1) {
-      // Coalesce small chunks into one send of up to SEND_CHUNK bytes.
-      const parts: Buffer[] = [];
-      let n = 0;
-      while (this.#chunks.length > 0 && n < SEND_CHUNK) {
-        const c = this.#chunks[0]!;
-        if (n + c.length <= SEND_CHUNK) {
-          parts.push(c);
-          n += c.length;
-          this.#chunks.shift();
-        } else {
-          parts.push(c.subarray(0, SEND_CHUNK - n));
-          this.#chunks[0] = c.subarray(SEND_CHUNK - n);
-          n = SEND_CHUNK;
-        }
-      }
-      head = Buffer.concat(parts, n);
-      this.#chunks.unshift(head);
-    }
-    const sent = Dispatcher.prototype.send.call(this, head.length > SEND_CHUNK ? head.subarray(0, SEND_CHUNK) : head);
-    if (sent > 0) {
-      this.#size -= sent;
-      if (sent === head.length) this.#chunks.shift();
-      else this.#chunks[0] = head.subarray(sent);
-    }
-  }
-
-  override handleWrite(): void {
-    this.initiateSend();
-  }
-
-  override writable(): boolean {
-    return !this.connected || this.#size > 0;
-  }
-
-  /** Queue `data` and try to send it now. Returns `data.length` (everything is queued). */
-  override send(data: Uint8Array): number {
-    if (!(data instanceof Uint8Array)) {
-      throw new TypeError(`send(): data must be bytes (Buffer or Uint8Array), not ${typeof data === 'string' ? 'a string; encode it first, e.g. Buffer.from(text)' : typeof data}`);
-    }
-    if (this.debug) this.logInfo(`sending ${reprBytes(data)}`);
-    if (data.length === 0) {
-      this.initiateSend();
-      return 0;
-    }
-    // Queue the caller's bytes without copying; whatever initiateSend() leaves of them is
-    // copied below, since the caller may reuse its buffer once send() returns.
-    const view = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-    this.#chunks.push(view);
-    this.#size += data.length;
-    this.initiateSend();
-    const last = this.#chunks.length - 1;
-    if (last >= 0 && this.#chunks[last]!.buffer === view.buffer) this.#chunks[last] = Buffer.from(this.#chunks[last]!);
-    return data.length;
   }
 }

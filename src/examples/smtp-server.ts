@@ -10,7 +10,7 @@ import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import * as asyncore from '../src/index.js';
+import * as asyncore from '../index.js';
 import { formatAddress, parsePort, runIfMain } from './cli-common.js';
 
 export { formatAddress };

@@ -1,6 +1,7 @@
 // The asyncore documentation's basic HTTP client, ported line for line.
 // Run: node --import tsx examples/http-client.ts [HOST] [PATH] [PORT]
-import * as asyncore from '../src/index.js';
+import * as asyncore from '../index.js';
+import { isMain } from './cli-common.js';
 
 export class HTTPClient extends asyncore.Dispatcher {
   buffer: Buffer;
@@ -34,7 +35,7 @@ export class HTTPClient extends asyncore.Dispatcher {
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (isMain(import.meta.url)) {
   const [host = 'localhost', path = '/', port = '80'] = process.argv.slice(2);
   new HTTPClient(host, path, Number(port));
   asyncore.loop();

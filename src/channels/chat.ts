@@ -7,10 +7,9 @@
 // than the terminator). Output is a FIFO of views: push() copies its argument once, sending
 // advances views, and SimpleProducer hands out views instead of re-slicing its data.
 import { inspect } from 'node:util';
+import { SocketError, BlockingIOError } from '../errors.js';
+import { asBuffer, describe, rangeError, typeError } from '../validate.js';
 import { Dispatcher } from './dispatcher.js';
-import { SocketError, BlockingIOError } from './errors.js';
-import type { Socket } from './socket.js';
-import type { SocketMap } from './loop.js';
 
 const EMPTY = Buffer.alloc(0);
 
@@ -28,17 +27,6 @@ export type Terminator = Uint8Array | string | number | null;
 
 type FifoItem = Buffer | Producer | null;
 
-/** A Buffer view of any Uint8Array, without copying. */
-function asBuffer(data: Uint8Array): Buffer {
-  return Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-}
-
-function describe(x: unknown): string {
-  if (x === null) return 'null';
-  if (Array.isArray(x)) return 'an array';
-  if (typeof x === 'object') return `an object (${(x as object).constructor?.name ?? 'Object'})`;
-  return `${typeof x} ${inspect(x)}`;
-}
 
 // Python spells codecs 'latin-1', 'utf-8'...; Node wants 'latin1', 'utf8'.
 const ENCODING_ALIASES: Record<string, BufferEncoding> = {
@@ -52,7 +40,7 @@ function nodeEncoding(enc: unknown): BufferEncoding {
     const e = ENCODING_ALIASES[lower] ?? lower;
     if (Buffer.isEncoding(e)) return e;
   }
-  throw new RangeError(`encoding ${inspect(enc)} is not supported; set encoding to a Node Buffer encoding such as 'latin1' or 'utf8'`);
+  throw rangeError(`encoding ${inspect(enc)} is not supported; set encoding to a Node Buffer encoding such as 'latin1' or 'utf8'`);
 }
 
 /** A minimal double-ended queue: O(1) push, shift and unshift (Python's collections.deque). */
@@ -129,10 +117,6 @@ export class AsyncChat extends Dispatcher {
   // Python's producer_fifo: Buffers, producers, and null for closeWhenDone.
   #fifo = new Fifo();
 
-  constructor(sock?: Socket | null, map?: SocketMap) {
-    super(sock, map);
-  }
-
   /** Received bytes not yet handed to `collectIncomingData` (Python's `ac_in_buffer`). */
   get acInBuffer(): Buffer {
     return this.#inBuf.subarray(this.#inPos);
@@ -192,20 +176,20 @@ export class AsyncChat extends Dispatcher {
     if (term === null || term === undefined) return null;
     if (typeof term === 'number') {
       if (!Number.isInteger(term) || term < 0) {
-        throw new RangeError(`${where}: a numeric terminator must be a non-negative integer byte count, not ${term}`);
+        throw rangeError(`${where}: a numeric terminator must be a non-negative integer byte count, not ${term}`);
       }
       return term;
     }
     if (typeof term === 'string') return Buffer.from(term, nodeEncoding(this.encoding));
     // Copied: bytes in Python are immutable, and a caller reusing its buffer must not move the goalposts.
     if (term instanceof Uint8Array) return Buffer.from(term);
-    throw new TypeError(`${where}: the terminator must be bytes, a string, a non-negative integer or null, not ${describe(term)}`);
+    throw typeError(`${where}: the terminator must be bytes, a string, a non-negative integer or null, not ${describe(term)}`);
   }
 
   #toBytes(data: unknown, where: string): Buffer {
     if (data instanceof Uint8Array) return asBuffer(data);
     if (typeof data === 'string') return Buffer.from(data, nodeEncoding(this.encoding));
-    throw new TypeError(`${where}: data must be bytes (Buffer or Uint8Array) or a string, not ${describe(data)}`);
+    throw typeError(`${where}: data must be bytes (Buffer or Uint8Array) or a string, not ${describe(data)}`);
   }
 
   // Python's `ac_in_buffer = ac_in_buffer[k:]`, applied to whatever the buffer is now (a
@@ -336,7 +320,7 @@ export class AsyncChat extends Dispatcher {
     let buf: Buffer;
     if (data instanceof Uint8Array) buf = Buffer.from(data); // one copy, then views
     else if (typeof data === 'string') buf = Buffer.from(data, nodeEncoding(this.encoding));
-    else throw new TypeError(`push(): data must be bytes (Buffer or Uint8Array) or a string, not ${describe(data)}`);
+    else throw typeError(`push(): data must be bytes (Buffer or Uint8Array) or a string, not ${describe(data)}`);
     const sabs = this.#outBufferSize('push()');
     if (buf.length > sabs) {
       for (let i = 0; i < buf.length; i += sabs) this.#fifo.push(buf.subarray(i, i + sabs));
@@ -352,7 +336,7 @@ export class AsyncChat extends Dispatcher {
     if (producer instanceof Uint8Array) item = Buffer.from(producer); // copied, as push() does
     else if (typeof producer === 'string') item = this.#toBytes(producer, 'pushWithProducer()');
     else if (producer !== null && typeof producer === 'object' && typeof (producer as Producer).more === 'function') item = producer;
-    else throw new TypeError(`pushWithProducer(): expected a producer (an object with a more() method) or bytes, not ${describe(producer)}`);
+    else throw typeError(`pushWithProducer(): expected a producer (an object with a more() method) or bytes, not ${describe(producer)}`);
     this.#fifo.push(item);
     this.initiateSend();
   }
@@ -360,7 +344,7 @@ export class AsyncChat extends Dispatcher {
   #outBufferSize(where: string): number {
     const obs = this.acOutBufferSize;
     if (!Number.isInteger(obs) || obs <= 0) {
-      throw new RangeError(`${where}: acOutBufferSize must be a positive integer, not ${String(obs)}`);
+      throw rangeError(`${where}: acOutBufferSize must be a positive integer, not ${String(obs)}`);
     }
     return obs;
   }
@@ -406,7 +390,7 @@ export class AsyncChat extends Dispatcher {
           fifo.shift();
         } else {
           if (!(more instanceof Uint8Array) && typeof more !== 'string') {
-            throw new TypeError(`initiateSend(): a producer's more() must return bytes (Buffer or Uint8Array) or a string, not ${describe(more)}`);
+            throw typeError(`initiateSend(): a producer's more() must return bytes (Buffer or Uint8Array) or a string, not ${describe(more)}`);
           }
           fifo.unshift(this.#toBytes(more, 'initiateSend()'));
         }
@@ -450,9 +434,9 @@ export class SimpleProducer implements Producer {
   constructor(data: Uint8Array | string, bufferSize = 512) {
     if (typeof data === 'string') this.data = data;
     else if (data instanceof Uint8Array) this.data = asBuffer(data);
-    else throw new TypeError(`SimpleProducer: data must be bytes (Buffer or Uint8Array) or a string, not ${describe(data)}`);
+    else throw typeError(`SimpleProducer: data must be bytes (Buffer or Uint8Array) or a string, not ${describe(data)}`);
     if (!Number.isInteger(bufferSize) || bufferSize <= 0) {
-      throw new RangeError(`SimpleProducer: bufferSize must be a positive integer, not ${String(bufferSize)}`);
+      throw rangeError(`SimpleProducer: bufferSize must be a positive integer, not ${String(bufferSize)}`);
     }
     this.bufferSize = bufferSize;
   }
@@ -505,5 +489,5 @@ export function findPrefixAtEnd(haystack: string | Uint8Array, needle: string | 
     if (needle.length === 0) return -1;
     return prefixAtEnd(haystack, 0, needle);
   }
-  throw new TypeError(`findPrefixAtEnd(): pass two strings or two Uint8Arrays, not ${describe(haystack)} and ${describe(needle)}`);
+  throw typeError(`findPrefixAtEnd(): pass two strings or two Uint8Arrays, not ${describe(haystack)} and ${describe(needle)}`);
 }

@@ -10,7 +10,7 @@
 // Run: node --import tsx examples/chat-server.ts --host 127.0.0.1 --port 7777 [--poller ...];
 // the first line printed is the bound address.
 import { parseArgs } from 'node:util';
-import * as asyncore from '../src/index.js';
+import * as asyncore from '../index.js';
 import { formatAddress, parsePort, runIfMain } from './cli-common.js';
 
 export { formatAddress };

@@ -4,7 +4,8 @@
 // --poller, the synchronous loop() on that backend serves instead, as in Python (no graceful stop).
 import { parseArgs } from 'node:util';
 import { inspect } from 'node:util';
-import * as asyncore from '../src/index.js';
+import * as asyncore from '../index.js';
+import { isMain } from './cli-common.js';
 
 export class EchoHandler extends asyncore.DispatcherWithSend {
   /** (beyond) The idle timer set by closeWhenIdle(), pushed back by every read. */
@@ -51,7 +52,7 @@ export class EchoServer extends asyncore.Dispatcher {
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (isMain(import.meta.url)) {
   const { values } = parseArgs({
     options: {
       host: { type: 'string', default: 'localhost' },

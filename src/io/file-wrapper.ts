@@ -1,25 +1,31 @@
-// FileWrapper and FileDispatcher: pipes, ttys and other descriptors driven like sockets.
+// FileWrapper: a pipe, tty or other descriptor that looks enough like a socket for a
+// dispatcher (Python's asyncore.file_wrapper).
 import { inspect } from 'node:util';
-import { C } from './sys/constants.js';
-import * as libc from './sys/libc.js';
-import { EBADF } from './sys/errno.js';
-import { closedError, socketError } from './errors.js';
-import { Dispatcher } from './dispatcher.js';
-import type { SocketMap } from './loop.js';
-import { type FdState, requireBytes, scratchFor, unclosedFdRegistry } from './socket.js';
+import { C } from '../sys/constants.js';
+import * as libc from '../sys/libc.js';
+import { EBADF, ENOTSOCK } from '../sys/errno.js';
+import type { Address } from '../sys/sockaddr.js';
+import type { ChannelSocket } from './types.js';
+import { SocketError, closedError, socketError } from '../errors.js';
+import { requireBytes, requireSize, typeError } from '../validate.js';
+import { type FdState, copyOut, scratchFor, unclosedFdRegistry } from './fd.js';
 
 const finalizer = unclosedFdRegistry('file wrapper');
+
+function notSocket(syscall: string): SocketError {
+  return new SocketError(ENOTSOCK, syscall, undefined, 'a FileWrapper wraps a file, not a socket');
+}
 
 /**
  * Makes a file descriptor look enough like a socket for a dispatcher (Python's
  * `asyncore.file_wrapper`). The fd is duplicated, so the caller may close its own.
  */
-export class FileWrapper {
+export class FileWrapper implements ChannelSocket {
   readonly #state: FdState;
 
   constructor(fd: number) {
     if (typeof fd !== 'number' || !Number.isInteger(fd) || fd < 0 || fd > 0x7fffffff) {
-      throw new TypeError(`FileWrapper(): fd must be an open file descriptor (a non-negative integer), not ${String(fd)}`);
+      throw typeError(`FileWrapper(): fd must be an open file descriptor (a non-negative integer), not ${String(fd)}`);
     }
     const dupFd = libc.fcntl(fd, C.F_DUPFD_CLOEXEC, 0);
     if (dupFd < 0) throw socketError(-dupFd, 'dup', undefined, dupFd === -EBADF ? `fd ${fd} is not open; pass an open descriptor` : undefined);
@@ -38,9 +44,7 @@ export class FileWrapper {
 
   /** read(2) up to `n` bytes (empty at end of file). */
   recv(n: number): Buffer {
-    if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > 0x7fffffff) {
-      throw new RangeError(`recv(): n must be an integer from 0 to 2147483647 (e.g. 65536), not ${String(n)}`);
-    }
+    requireSize(n, 'recv(): n');
     const r = this.recvRaw(n);
     if (typeof r === 'number') throw r === -EBADF && this.#state.fd < 0 ? closedError('read') : socketError(-r, 'read');
     return r;
@@ -52,8 +56,7 @@ export class FileWrapper {
     if (fd < 0) return -EBADF;
     const scratch = scratchFor(n);
     const r = libc.read(fd, scratch, n);
-    if (r < 0) return r;
-    return Buffer.from(scratch.subarray(0, r));
+    return r < 0 ? r : copyOut(scratch, r);
   }
 
   /** write(2); returns the number of bytes written. */
@@ -80,10 +83,32 @@ export class FileWrapper {
   }
 
   /** Only SOL_SOCKET/SO_ERROR is meaningful for a file: always 0. */
-  getsockopt(level: number, optname: number, buflen?: number): number {
+  getsockopt(level: number, optname: number): number;
+  getsockopt(level: number, optname: number, buflen: number): Buffer;
+  getsockopt(level: number, optname: number, buflen?: number): number | Buffer {
     if (level === C.SOL_SOCKET && optname === C.SO_ERROR && !buflen) return 0;
     throw new Error('FileWrapper.getsockopt(): only SOL_SOCKET/SO_ERROR is implemented (asyncore-specific behaviour)');
   }
+
+  /** O_NONBLOCK on or off (shared with every duplicate of the descriptor). */
+  setblocking(flag: boolean): void {
+    const fd = this.#state.fd;
+    if (fd < 0) throw closedError('fcntl');
+    const fl = libc.fcntl(fd, C.F_GETFL, 0);
+    if (fl < 0) throw socketError(-fl, 'fcntl');
+    const r = libc.fcntl(fd, C.F_SETFL, flag ? fl & ~C.O_NONBLOCK : fl | C.O_NONBLOCK);
+    if (r < 0) throw socketError(-r, 'fcntl');
+  }
+
+  // Socket-only operations: a file is not a socket (ENOTSOCK, as the system call would say).
+  setsockopt(): void { throw notSocket('setsockopt'); }
+  getsockname(): Address { throw notSocket('getsockname'); }
+  getpeername(): Address { throw notSocket('getpeername'); }
+  shutdown(): void { throw notSocket('shutdown'); }
+  bind(): void { throw notSocket('bind'); }
+  listen(): void { throw notSocket('listen'); }
+  accept(): [ChannelSocket, Address] { throw notSocket('accept'); }
+  connectEx(): number { throw notSocket('connect'); }
 
   /** Close the duplicate. Idempotent; `fd` becomes -1 even if close(2) fails. */
   close(): void {
@@ -104,27 +129,3 @@ export class FileWrapper {
   }
 }
 
-/**
- * A dispatcher over a file descriptor or anything with `fileno()` (Python's
- * `asyncore.file_dispatcher`): the descriptor is duplicated and set non-blocking.
- */
-export class FileDispatcher extends Dispatcher {
-  constructor(fd: number | { fileno(): number }, map?: SocketMap) {
-    super(null, map);
-    this.connected = true;
-    const n = typeof fd === 'object' && fd !== null && typeof fd.fileno === 'function' ? fd.fileno() : fd;
-    if (typeof n !== 'number') {
-      throw new TypeError('FileDispatcher(): fd must be a file descriptor number or an object with fileno()');
-    }
-    this.setFile(n);
-    // The duplicate shares the open file description, so this makes both non-blocking.
-    const fl = libc.fcntl(n, C.F_GETFL, 0);
-    if (fl >= 0 && !(fl & C.O_NONBLOCK)) libc.fcntl(n, C.F_SETFL, fl | C.O_NONBLOCK);
-  }
-
-  setFile(fd: number): void {
-    this.socket = new FileWrapper(fd);
-    this._fileno = this.socket.fileno();
-    this.addChannel();
-  }
-}

@@ -1,6 +1,9 @@
-// The command-line plumbing the example servers share (chat-server.ts, smtp-server.ts): the
-// --port check, how the bound address is printed, and running main() when started directly.
-import type * as asyncore from '../src/index.js';
+// The command-line plumbing the examples and the CLI share: the --port check, how the bound
+// address is printed, and the one check of "was this module started directly".
+import { realpathSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type * as asyncore from '../index.js';
 
 /** `host:port`, `[v6]:port` or the Unix path. */
 export function formatAddress(addr: asyncore.Address): string {
@@ -22,11 +25,26 @@ export function parsePort(value: string | undefined): number {
  * throws is printed as `name: message` and the exit code is 1.
  */
 export function runIfMain(moduleUrl: string, name: string, main: () => void): void {
-  if (moduleUrl !== `file://${process.argv[1]}`) return;
+  if (!isMain(moduleUrl)) return;
   try {
     main();
   } catch (e) {
     process.stderr.write(`${name}: ${(e as Error).message}\n`);
     process.exitCode = 1;
+  }
+}
+
+/**
+ * True when the module at `moduleUrl` (its import.meta.url) is the program node was started
+ * with: directly, through a symlink (npm's bin), or from a path with spaces (a file:// URL
+ * escapes them, so comparing strings would not do).
+ */
+export function isMain(moduleUrl: string): boolean {
+  const argv1 = process.argv[1];
+  if (argv1 === undefined) return false;
+  try {
+    return realpathSync(resolve(argv1)) === realpathSync(fileURLToPath(moduleUrl));
+  } catch {
+    return false;
   }
 }

@@ -7,16 +7,20 @@
 // before the next pass. Nothing ready → sleep in Node's loop until libuv sees the epoll fd
 // readable or a setTimeout for min(timeout, next timer) fires, then fetch and dispatch what is
 // ready (one pass either way).
-import { socketError } from './errors.js';
-import {
-  type AsyncServer, type LoopOptions, type SocketMap, Driver, checkLoopOptions, serveAsync, unserveAsync,
-} from './loop.js';
-import { UvPoller } from './pollers/uv.js';
-import { monotonic, scheduler } from './scheduler.js';
+import { socketError } from '../errors.js';
+import { UvPoller } from '../pollers/uv.js';
+import { Driver } from './driver.js';
+import { type LoopOptions, checkLoopOptions } from './loop.js';
+import type { SocketMap } from './map.js';
+import { type AsyncServer, type Reactor, reactorFor } from './reactor.js';
+import { type Scheduler, monotonic } from './timers.js';
 
 class AsyncLoop implements AsyncServer {
   private readonly poller = new UvPoller();
   private readonly driver = new Driver(this.poller);
+  private readonly reactor: Reactor;
+  /** The map's own timers: another map's never run, nor keep this loop waiting. */
+  private readonly timers: Scheduler;
   private remaining: number;
   private waiting = false;
   private settled = false;
@@ -33,11 +37,13 @@ class AsyncLoop implements AsyncServer {
     private readonly reject: (err: unknown) => void,
   ) {
     this.remaining = count === undefined || count === null ? Infinity : count;
+    this.reactor = reactorFor(map);
+    this.timers = this.reactor.timers;
   }
 
   start(): void {
     try {
-      serveAsync(this.map, this);
+      this.reactor.serve(this);
     } catch (e) {
       this.poller.close();
       throw e;
@@ -46,7 +52,7 @@ class AsyncLoop implements AsyncServer {
     this.immediate = setImmediate(this.step);
   }
 
-  // ---- AsyncServer: told by loop.ts about the map while we wait ----
+  // ---- AsyncServer: told by the map's Reactor about the map while we wait ----
 
   removed(fd: number): void {
     this.poller.unregister(fd);
@@ -64,7 +70,7 @@ class AsyncLoop implements AsyncServer {
     this.immediate = null;
     if (this.settled) return;
     try {
-      if (this.remaining <= 0 || (this.map.size === 0 && scheduler.live === 0)) {
+      if (this.remaining <= 0 || (this.map.size === 0 && this.timers.live === 0)) {
         this.finish();
         return;
       }
@@ -72,13 +78,13 @@ class AsyncLoop implements AsyncServer {
       this.driver.declare(this.map);
       const k = this.poller.poll(0);
       if (k < 0) throw socketError(-k, 'epoll_wait');
-      if (k > 0 || this.timeout === 0 || scheduler.nextDue() <= monotonic()) {
+      if (k > 0 || this.timeout === 0 || this.timers.nextDue() <= monotonic()) {
         this.endPass(k);
         return;
       }
       this.deadline = this.timeout === null ? Infinity : monotonic() + this.timeout;
       this.waiting = true;
-      scheduler.wakers.add(this.onTimersChanged);
+      this.timers.wakers.add(this.onTimersChanged);
       this.poller.watch(this.wake);
       this.arm();
     } catch (e) {
@@ -88,7 +94,7 @@ class AsyncLoop implements AsyncServer {
 
   private endPass(k: number): void {
     if (k > 0) this.driver.dispatch(k, this.map);
-    scheduler.runDue();
+    this.timers.runDue();
     if (!this.settled) this.immediate = setImmediate(this.step);
   }
 
@@ -98,7 +104,7 @@ class AsyncLoop implements AsyncServer {
       clearTimeout(this.timer);
       this.timer = null;
     }
-    const end = Math.min(this.deadline, scheduler.nextDue());
+    const end = Math.min(this.deadline, this.timers.nextDue());
     if (end === Infinity) return; // only the epoll fd (or a change of the map) ends this wait
     // Rounded up: Node's timers may run up to a millisecond before performance.now() says.
     this.timer = setTimeout(this.onTimeout, Math.max(1, Math.ceil((end - monotonic()) * 1000)));
@@ -107,14 +113,14 @@ class AsyncLoop implements AsyncServer {
   private readonly onTimeout = (): void => {
     this.timer = null;
     const now = monotonic();
-    if (now < this.deadline && now < scheduler.nextDue()) this.arm(); // early, or the timer went away
+    if (now < this.deadline && now < this.timers.nextDue()) this.arm(); // early, or the timer went away
     else this.wake();
   };
 
   private readonly onTimersChanged = (when: number): void => {
     if (!this.waiting) return;
     if (when === Infinity) {
-      if (this.map.size === 0 && scheduler.live === 0) this.changed(); // nothing left to serve
+      if (this.map.size === 0 && this.timers.live === 0) this.changed(); // nothing left to serve
     } else {
       this.arm(); // a sooner timer was scheduled from outside the loop
     }
@@ -141,7 +147,7 @@ class AsyncLoop implements AsyncServer {
   private stopWaiting(): void {
     this.waiting = false;
     this.poller.unwatch();
-    scheduler.wakers.delete(this.onTimersChanged);
+    this.timers.wakers.delete(this.onTimersChanged);
     if (this.timer !== null) {
       clearTimeout(this.timer);
       this.timer = null;
@@ -157,7 +163,7 @@ class AsyncLoop implements AsyncServer {
       clearImmediate(this.immediate);
       this.immediate = null;
     }
-    unserveAsync(this.map);
+    this.reactor.unserve();
     try {
       this.driver.close();
     } catch (e) {

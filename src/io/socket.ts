@@ -1,173 +1,24 @@
 // Socket: Python's socket.socket over real non-blocking-capable BSD sockets, through src/sys.
 import { inspect } from 'node:util';
-import { C } from './sys/constants.js';
-import * as libc from './sys/libc.js';
-import { EAGAIN, EBADF, EINPROGRESS, EINVAL, ETIMEDOUT, errno as errnoTable } from './sys/errno.js';
-import {
-  type Address, decodeSockaddr, encodeInet, encodeInet6, encodeUnix, parseIPv4, parseIPv6,
-} from './sys/sockaddr.js';
-import { SocketError, closedError, socketError } from './errors.js';
+import { C } from '../sys/constants.js';
+import * as libc from '../sys/libc.js';
+import { EAGAIN, EBADF, EINPROGRESS, EINVAL, ETIMEDOUT, errno as errnoTable } from '../sys/errno.js';
+import { type Address, decodeSockaddr } from '../sys/sockaddr.js';
+import { SocketError, closedError, socketError } from '../errors.js';
+import { describe, requireBytes, requireInt, requireSize, rangeError, typeError } from '../validate.js';
+import { encodeAddress, saBuf, saLen } from './address.js';
+import { type FdState, copyOut, scratchFor, unclosedFdRegistry } from './fd.js';
 
-export type { Address } from './sys/sockaddr.js';
+export type { Address } from '../sys/sockaddr.js';
 
-// ---- Scratch buffers: one of each, reused by every call (JavaScript is single-threaded). ----
-const saBuf = new Uint8Array(C.SOCKADDR_STORAGE_SIZE);
-const saLen = new Int32Array(1);
 const optBuf = new Uint8Array(4);
 const optView = new DataView(optBuf.buffer);
 const optLen = new Int32Array(1);
-let scratch = Buffer.allocUnsafe(65536);
 
-/** A Buffer of at least `n` bytes to receive into; a fresh right-sized copy is returned to users. */
-export function scratchFor(n: number): Buffer {
-  if (scratch.length < n) scratch = Buffer.allocUnsafe(n);
-  return scratch;
-}
-
-// ---- Argument checks: each names the fix. ----
-
-function describe(v: unknown): string {
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'an array';
-  return typeof v === 'object' ? (v.constructor?.name ?? 'object') : typeof v;
-}
-
-/** Require bytes: any Uint8Array (Buffer included). */
-export function requireBytes(data: unknown, what: string): Uint8Array {
-  if (data instanceof Uint8Array) return data;
-  if (typeof data === 'string') {
-    throw new TypeError(`${what}: a bytes-like object is required, not a string; encode it first, e.g. Buffer.from(text)`);
-  }
-  throw new TypeError(`${what}: a bytes-like object (Buffer or Uint8Array) is required, not ${describe(data)}`);
-}
-
-const INT_MIN = -0x80000000, INT_MAX = 0x7fffffff;
-
-// Bounded by the C type by default: koffi would silently wrap 2**32 + 5 to 5 (closeFd would
-// close fd 5, fromFd would dup stdin).
-function requireInt(v: unknown, what: string, min = INT_MIN, max = INT_MAX): number {
-  if (typeof v !== 'number' || !Number.isInteger(v)) {
-    throw new TypeError(`${what} must be an integer, not ${typeof v === 'number' ? v : describe(v)}`);
-  }
-  if (v < min || v > max) throw new RangeError(`${what} must be an integer from ${min} to ${max}, not ${v}`);
-  return v;
-}
-
-function requireSize(v: unknown, what: string): number {
-  if (typeof v === 'number' && v > INT_MAX && Number.isInteger(v)) {
-    throw new RangeError(`${what} must be at most ${INT_MAX}, not ${v}; receive in smaller pieces (e.g. 65536 bytes at a time)`);
-  }
-  const n = requireInt(v, what);
-  if (n < 0) throw new RangeError(`${what} must be >= 0, not ${n}`);
-  return n;
-}
-
-function requirePort(port: unknown, syscall: string): number {
-  const p = requireInt(port, `${syscall}(): port`);
-  if (p < 0 || p > 65535) throw new RangeError(`${syscall}(): port must be 0-65535, not ${p}`);
-  return p;
-}
-
-function requireHost(host: unknown, syscall: string): string {
-  if (typeof host !== 'string') {
-    throw new TypeError(`${syscall}(): host must be a string such as '127.0.0.1', 'localhost' or '', not ${describe(host)}`);
-  }
-  return host;
-}
-
-function gaiError(code: number, sysErrno: number, host: string): SocketError {
-  if (code === C.EAI.EAI_SYSTEM && sysErrno > 0) return new SocketError(sysErrno, 'getaddrinfo', host);
-  const err = new SocketError(code, 'getaddrinfo', host);
-  err.address = host;
-  return err;
-}
-
-/** Resolve a host name to the raw address bytes of `family` (4 or 16 bytes) with getaddrinfo. */
-function resolveHost(host: string, family: number, forBind: boolean): { ip: Uint8Array; scopeId: number } {
-  if (family === C.AF_INET) {
-    if (host === '') return { ip: new Uint8Array(4), scopeId: 0 };
-    if (host === '<broadcast>') return { ip: new Uint8Array([255, 255, 255, 255]), scopeId: 0 };
-    const ip = parseIPv4(host);
-    if (ip) return { ip, scopeId: 0 };
-  } else {
-    if (host === '') return { ip: new Uint8Array(16), scopeId: 0 };
-    const ip = parseIPv6(host);
-    if (ip) return { ip, scopeId: 0 };
-  }
-  const res = libc.getaddrinfo(host, null, family, C.SOCK_STREAM, forBind ? C.AI_PASSIVE : 0);
-  if (res.code !== 0) throw gaiError(res.code, res.errno, host);
-  const first = res.list.find((ai) => ai.family === family);
-  if (!first) throw new SocketError(C.EAI.EAI_ADDRFAMILY!, 'getaddrinfo', host);
-  if (family === C.AF_INET) return { ip: first.addr.subarray(4, 8), scopeId: 0 };
-  return { ip: first.addr.subarray(8, 24), scopeId: first.addr.readUInt32LE(24) };
-}
-
-/**
- * Encode a Python-style address for `family` into the shared sockaddr scratch buffer and
- * return its length. Throws TypeError/RangeError for malformed input and SocketError for
- * names that do not resolve.
- */
-export function encodeAddress(family: number, addr: unknown, syscall: string): number {
-  if (family === C.AF_UNIX) {
-    let path: Uint8Array;
-    if (typeof addr === 'string') path = Buffer.from(addr, 'utf8');
-    else if (addr instanceof Uint8Array) path = addr;
-    else throw new TypeError(`${syscall}(): an AF_UNIX address must be a path string (or '\\0name' for an abstract socket), not ${describe(addr)}`);
-    const len = encodeUnix(saBuf, path);
-    if (len < 0) throw new SocketError(EINVAL, syscall, addr as Address, `AF_UNIX path too long: at most ${C.UNIX_PATH_MAX - 1} bytes`);
-    return len;
-  }
-  if (family === C.AF_INET) {
-    if (!Array.isArray(addr) || addr.length !== 2) {
-      throw new TypeError(`${syscall}(): an AF_INET address must be a pair [host, port], not ${Array.isArray(addr) ? `an array of ${addr.length}` : describe(addr)}`);
-    }
-    const host = requireHost(addr[0], syscall);
-    const port = requirePort(addr[1], syscall);
-    return encodeInet(saBuf, resolveHost(host, family, syscall === 'bind').ip, port);
-  }
-  if (family === C.AF_INET6) {
-    if (!Array.isArray(addr) || addr.length < 2 || addr.length > 4) {
-      throw new TypeError(`${syscall}(): an AF_INET6 address must be [host, port] or [host, port, flowinfo, scopeId], not ${Array.isArray(addr) ? `an array of ${addr.length}` : describe(addr)}`);
-    }
-    const host = requireHost(addr[0], syscall);
-    const port = requirePort(addr[1], syscall);
-    const flowinfo = addr.length > 2 ? requireInt(addr[2], `${syscall}(): flowinfo`) : 0;
-    if (flowinfo < 0 || flowinfo > 0xfffff) throw new RangeError(`${syscall}(): flowinfo must be 0-1048575, not ${flowinfo}`);
-    const scope = addr.length > 3 ? requireInt(addr[3], `${syscall}(): scopeId`, 0, 0xffffffff) : 0;
-    if (scope < 0 || scope > 0xffffffff) throw new RangeError(`${syscall}(): scopeId must be 0-4294967295, not ${scope}`);
-    const r = resolveHost(host, family, syscall === 'bind');
-    return encodeInet6(saBuf, r.ip, port, flowinfo, scope || r.scopeId);
-  }
-  throw new SocketError(errnoTable.EAFNOSUPPORT!, syscall, undefined, `address family ${family} is not supported; use AF_INET, AF_INET6 or AF_UNIX`);
-}
-
-/** A descriptor shared between its owner and a finalizer; -1 once closed. */
-export type FdState = { fd: number };
-
-// Set just around `new Socket(..., fd)` for descriptors this module made itself (accept4,
-// socketpair): their status flags are known, so no fcntl is needed to learn them.
-let adopting: boolean | null = null;
-function adopt(family: number, type: number, proto: number, fd: number, nonblocking: boolean): Socket {
-  adopting = nonblocking;
-  try {
-    return new Socket(family, type, proto, fd);
-  } finally {
-    adopting = null;
-  }
-}
-
-/**
- * A registry that closes the descriptor of an owner collected while still open, with a
- * ResourceWarning, as Python does for sockets and asyncore's file_wrapper.
- */
-export function unclosedFdRegistry(what: string): FinalizationRegistry<FdState> {
-  return new FinalizationRegistry<FdState>((state) => {
-    if (state.fd < 0) return;
-    const fd = state.fd;
-    state.fd = -1;
-    libc.close(fd);
-    process.emitWarning(`unclosed ${what} fd=${fd}; call close() when done with it`, 'ResourceWarning');
-  });
+/** @internal A descriptor this module made itself (accept4, socketpair): its flags are known. */
+interface OwnFd {
+  fd: number;
+  nonblocking: boolean;
 }
 
 const finalizer = unclosedFdRegistry('socket');
@@ -189,7 +40,10 @@ export class Socket {
   /** @internal file status flags are known to be exactly O_NONBLOCK-or-not (our own fds). */
   private ownFlags: boolean;
 
-  constructor(family: number = C.AF_INET, type: number = C.SOCK_STREAM, proto = 0, fileno?: number) {
+  constructor(family?: number, type?: number, proto?: number, fileno?: number);
+  /** @internal Adopt a descriptor made by accept4/socketpair, whose flags are known. */
+  constructor(family: number, type: number, proto: number, fileno: OwnFd);
+  constructor(family: number = C.AF_INET, type: number = C.SOCK_STREAM, proto = 0, fileno?: number | OwnFd) {
     requireInt(family, 'Socket(): family');
     requireInt(type, 'Socket(): type');
     requireInt(proto, 'Socket(): proto');
@@ -199,11 +53,12 @@ export class Socket {
       if (fd < 0) throw socketError(-fd, 'socket', undefined, fd === -errnoTable.EAFNOSUPPORT! || fd === -EINVAL ? 'use AF_INET, AF_INET6 or AF_UNIX with SOCK_STREAM or SOCK_DGRAM' : undefined);
       this.ownFlags = true;
     } else {
-      fd = requireInt(fileno, 'Socket(): fileno');
-      if (adopting !== null) {
-        this.blocking = !adopting;
+      if (typeof fileno === 'object' && fileno !== null) {
+        fd = fileno.fd;
+        this.blocking = !fileno.nonblocking;
         this.ownFlags = true;
       } else {
+        fd = requireInt(fileno, 'Socket(): fileno');
         const fl = libc.fcntl(fd, C.F_GETFL, 0);
         if (fl < 0) throw socketError(-fl, 'fcntl', undefined, 'fileno must be an open descriptor');
         this.blocking = (fl & C.O_NONBLOCK) === 0;
@@ -297,10 +152,10 @@ export class Socket {
    */
   settimeout(value: number | null): void {
     if (value !== null && (typeof value !== 'number' || Number.isNaN(value))) {
-      throw new TypeError(`settimeout(): value must be a number of seconds or null (blocking), not ${describe(value)}`);
+      throw typeError(`settimeout(): value must be a number of seconds or null (blocking), not ${describe(value)}`);
     }
-    if (value !== null && value < 0) throw new RangeError(`settimeout(): timeout must be >= 0 seconds or null, not ${value}`);
-    if (value !== null && value > 2147483) throw new RangeError('settimeout(): timeout must be at most 2147483 seconds; use null to wait forever');
+    if (value !== null && value < 0) throw rangeError(`settimeout(): timeout must be >= 0 seconds or null, not ${value}`);
+    if (value !== null && value > 2147483) throw rangeError('settimeout(): timeout must be at most 2147483 seconds; use null to wait forever');
     this.setblocking(value === null);
     this.timeout = value;
   }
@@ -386,7 +241,7 @@ export class Socket {
     const nfd = libc.accept4(fd, saBuf, saLen, C.SOCK_CLOEXEC | (nonblocking ? C.SOCK_NONBLOCK : 0));
     if (nfd < 0) return nfd;
     const addr = saLen[0]! > 0 ? decodeSockaddr(saBuf, saLen[0]!) : '';
-    return [adopt(this.family, this.type, this.proto, nfd, nonblocking), addr];
+    return [new Socket(this.family, this.type, this.proto, { fd: nfd, nonblocking }), addr];
   }
 
   /** Connect, raising SocketError (BlockingIOError EINPROGRESS for a non-blocking socket). */
@@ -454,10 +309,7 @@ export class Socket {
     if (fd < 0) return -EBADF;
     const buf = scratchFor(n);
     const r = libc.recv(fd, buf, n, flags);
-    if (r < 0) return r;
-    const out = Buffer.allocUnsafe(r);
-    buf.copy(out, 0, 0, r);
-    return out;
+    return r < 0 ? r : copyOut(buf, r);
   }
 
   /** Receive into `buffer`; returns the byte count. */
@@ -502,7 +354,7 @@ export class Socket {
     const fd = this.fdFor('shutdown');
     requireInt(how, 'shutdown(): how');
     if (how !== C.SHUT_RD && how !== C.SHUT_WR && how !== C.SHUT_RDWR) {
-      throw new RangeError(`shutdown(): how must be SHUT_RD, SHUT_WR or SHUT_RDWR, not ${how}`);
+      throw rangeError(`shutdown(): how must be SHUT_RD, SHUT_WR or SHUT_RDWR, not ${how}`);
     }
     const r = libc.shutdown(fd, how);
     if (r < 0) throw socketError(-r, 'shutdown');
@@ -521,7 +373,7 @@ export class Socket {
       return optView.getInt32(0, true);
     }
     const size = requireSize(buflen, 'getsockopt(): buflen');
-    if (size < 1 || size > 1024) throw new RangeError('getsockopt(): buflen must be 1-1024');
+    if (size < 1 || size > 1024) throw rangeError('getsockopt(): buflen must be 1-1024');
     const out = Buffer.alloc(size);
     const len = new Int32Array([size]);
     const r = libc.getsockopt(fd, level, opt, out, len);
@@ -542,7 +394,7 @@ export class Socket {
       optView.setInt32(0, v, true);
       r = libc.setsockopt(fd, level, opt, optBuf, 4);
     } else {
-      throw new TypeError(`setsockopt(): value must be an integer or bytes (Uint8Array), not ${describe(value)}`);
+      throw typeError(`setsockopt(): value must be an integer or bytes (Uint8Array), not ${describe(value)}`);
     }
     if (r < 0) throw socketError(-r, 'setsockopt');
   }
@@ -592,7 +444,7 @@ export function socketpair(family: number = C.AF_UNIX, type: number = C.SOCK_STR
     throw socketError(-r, 'socketpair', undefined, unsupported ? 'use AF_UNIX with SOCK_STREAM or SOCK_DGRAM' : undefined);
   }
   const nonblocking = (type & C.SOCK_NONBLOCK) !== 0;
-  return [adopt(family, type, proto, fds[0]!, nonblocking), adopt(family, type, proto, fds[1]!, nonblocking)];
+  return [new Socket(family, type, proto, { fd: fds[0]!, nonblocking }), new Socket(family, type, proto, { fd: fds[1]!, nonblocking })];
 }
 
 /** A close-on-exec pipe: `[readFd, writeFd]`. Close both with `closeFd`. */
@@ -610,4 +462,3 @@ export function closeFd(fd: number): void {
   if (r < 0) throw socketError(-r, 'close', undefined, r === -EBADF ? `fd ${fd} is not open; close each descriptor once` : undefined);
 }
 
-export { SocketError, BlockingIOError } from './errors.js';

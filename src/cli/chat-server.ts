@@ -1,0 +1,18 @@
+// asyncore chat-server: the AsyncChat line chat example.
+import { ChatServer } from '../examples/chat-server.js';
+import { formatAddress } from '../examples/cli-common.js';
+import { hostOf, parse, pollerOf, portOf } from './args.js';
+import { loopName, serveUntilStopped } from './serve.js';
+
+export async function chatServer(args: string[]): Promise<number> {
+  const p = parse('chat-server', args, { host: { type: 'string' }, port: { type: 'string' }, poller: { type: 'string' }, name: { type: 'string' } });
+  if (!p) return 0;
+  const host = hostOf(p.values.host);
+  const port = portOf(p.values.port, 7777);
+  const poller = pollerOf(p.values.poller);
+  const server = new ChatServer(host, port, { name: p.values.name === undefined ? undefined : String(p.values.name) });
+  console.log(`chat server listening on ${formatAddress(server.address())} (${loopName(poller)})`);
+  await serveUntilStopped(poller);
+  return 0;
+}
+

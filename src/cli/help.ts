@@ -1,0 +1,84 @@
+// The help texts of the asyncore command and each of its subcommands.
+export const PROG = 'asyncore';
+
+export const HELP: Record<string, string> = {
+  '': `Usage: ${PROG} <command> [options]
+
+Python's asyncore and asynchat for Node: the seed programs, example servers and benchmarks.
+
+Commands:
+  demo              run the echo server + client and the HTTP client against a local
+                    HTTP server, in one process, and print the transcript
+  echo-server       the documentation's echo server (Ctrl-C stops it)
+  http-get URL      the documentation's HTTP/1.0 client: prints headers and body
+  chat-server       a line-based chat room built on AsyncChat
+  smtp-server       a small SMTP server that stores each message in a directory
+  bench             run the benchmark suite and print its table (from a clone)
+
+Options:
+  -h, --help        show this help (every command has --help too)
+  -V, --version     print the version
+
+Exit status: 0 ok, 1 failure, 2 usage error.`,
+  demo: `Usage: ${PROG} demo
+
+Runs the asyncore documentation's two programs in one process and prints the transcript:
+  1. the echo server (examples/echo-server.ts) on 127.0.0.1, an ephemeral port, and a
+     client that sends a few lines and prints what comes back;
+  2. the HTTP client (examples/http-client.ts) against a node:http server started in a
+     child process on 127.0.0.1 (asyncore's loop() owns this process's thread).
+Everything it starts is closed before it exits. This is what \`npm start\` runs.`,
+  'echo-server': `Usage: ${PROG} echo-server [--host HOST] [--port PORT] [--poller NAME] [--idle-timeout SECONDS]
+
+The asyncore documentation's echo server. The first line of output is the bound address.
+Ctrl-C (SIGINT) or SIGTERM closes every channel and exits 0.
+
+Options:
+  --host HOST              address to bind (default: localhost)
+  --port PORT              port to bind, 0 for any free port (default: 8080)
+  --poller NAME            run loop() with select, poll or epoll (default: loopAsync)
+  --idle-timeout SECONDS   close a connection after this long without input (callLater;
+                           default: never)
+  -h, --help               show this help`,
+  'http-get': `Usage: ${PROG} http-get URL [--timeout SECONDS]
+
+The asyncore documentation's HTTP client: sends "GET path HTTP/1.0" to an http:// URL and
+prints the response as it arrives, headers and body. IPv4 and host names; no TLS.
+
+Options:
+  --timeout SECONDS   give up after this long (default: 30)
+  -h, --help          show this help`,
+  'chat-server': `Usage: ${PROG} chat-server [--host HOST] [--port PORT] [--poller NAME] [--name NAME]
+
+A multi-user line chat (examples/chat-server.ts, built on AsyncChat): what one user says
+goes to everyone else; /nick NAME, /who, /quit and /help are commands. The first line of
+output is the bound address. Ctrl-C (SIGINT) or SIGTERM closes every channel and exits 0.
+
+Options:
+  --host HOST     address to bind (default: localhost)
+  --port PORT     port to bind, 0 for any free port (default: 7777)
+  --poller NAME   run loop() with select, poll or epoll (default: loopAsync)
+  --name NAME     the room's name in the welcome line
+  -h, --help      show this help`,
+  'smtp-server': `Usage: ${PROG} smtp-server --dir DIR [--host HOST] [--port PORT] [--poller NAME]
+
+A small SMTP server (examples/smtp-server.ts, built on AsyncChat, in the manner of Python's
+smtpd) that stores each message it accepts as a file in DIR. The first line of output is the bound address.
+Ctrl-C (SIGINT) or SIGTERM closes every channel and exits 0.
+
+Options:
+  --dir DIR       directory for received messages (required; created if missing)
+  --host HOST     address to bind (default: localhost)
+  --port PORT     port to bind, 0 for any free port (default: 8025)
+  --poller NAME   run loop() with select, poll or epoll (default: loopAsync)
+  -h, --help      show this help`,
+  bench: `Usage: ${PROG} bench [--quick]
+
+Runs the benchmark suite (bench/run.ts) and prints its table. The suite is part of the
+repository, not of the installed package: run it from a clone after \`npm ci\`.
+
+Options:
+  --quick       a short run (seconds, not minutes); numbers are rougher
+  -h, --help    show this help`,
+};
+

@@ -1,0 +1,23 @@
+// asyncore smtp-server: the AsyncChat SMTP example.
+import { existsSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { SMTPServer } from '../examples/smtp-server.js';
+import { formatAddress } from '../examples/cli-common.js';
+import { UsageError, hostOf, parse, pollerOf, portOf } from './args.js';
+import { loopName, serveUntilStopped } from './serve.js';
+
+export async function smtpServer(args: string[]): Promise<number> {
+  const p = parse('smtp-server', args, { dir: { type: 'string' }, host: { type: 'string' }, port: { type: 'string' }, poller: { type: 'string' } });
+  if (!p) return 0;
+  if (p.values.dir === undefined || p.values.dir === '') throw new UsageError('--dir DIR is required: the directory where received messages are written');
+  const dir = resolve(String(p.values.dir));
+  if (existsSync(dir) && !statSync(dir).isDirectory()) throw new UsageError(`--dir: not a directory: ${dir}`);
+  const host = hostOf(p.values.host);
+  const port = portOf(p.values.port, 8025);
+  const poller = pollerOf(p.values.poller);
+  const server = new SMTPServer([host, port], { dir });
+  console.log(`smtp server listening on ${formatAddress(server.address())} (${loopName(poller)}), writing messages to ${dir}`);
+  await serveUntilStopped(poller);
+  return 0;
+}
+

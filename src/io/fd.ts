@@ -1,0 +1,37 @@
+// What Socket and FileWrapper share about owning a descriptor: its state (shared with a
+// finalizer), the registry that closes a forgotten one, and the scratch buffer reads land in.
+import * as libc from '../sys/libc.js';
+
+/** A descriptor shared between its owner and a finalizer; -1 once closed. */
+export type FdState = { fd: number };
+
+/**
+ * A registry that closes the descriptor of an owner collected while still open, with a
+ * ResourceWarning, as Python does for sockets and asyncore's file_wrapper.
+ */
+export function unclosedFdRegistry(what: string): FinalizationRegistry<FdState> {
+  return new FinalizationRegistry<FdState>((state) => {
+    if (state.fd < 0) return;
+    const fd = state.fd;
+    state.fd = -1;
+    libc.close(fd);
+    process.emitWarning(`unclosed ${what} fd=${fd}; call close() when done with it`, 'ResourceWarning');
+  });
+}
+
+// One receive scratch buffer for every socket and file (JavaScript is single-threaded): reads
+// land here and a right-sized copy is handed to the caller.
+let scratch = Buffer.allocUnsafe(65536);
+
+/** A Buffer of at least `n` bytes to receive into (valid until the next call). */
+export function scratchFor(n: number): Buffer {
+  if (scratch.length < n) scratch = Buffer.allocUnsafe(n);
+  return scratch;
+}
+
+/** Copy the first `n` bytes of `buf` into a new Buffer of exactly that size. */
+export function copyOut(buf: Buffer, n: number): Buffer {
+  const out = Buffer.allocUnsafe(n);
+  buf.copy(out, 0, 0, n);
+  return out;
+}

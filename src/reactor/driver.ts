@@ -1,0 +1,167 @@
+// The Driver: one loop pass over a map with one poller. A pass is declare() (ask every
+// channel readable()/writable() once), a wait, then dispatch(); run() does all three, and
+// loopAsync() splits them around Node's event loop.
+import { C } from '../sys/constants.js';
+import { poll as pollSyscall } from '../sys/libc.js';
+import { socketError } from '../errors.js';
+import { type Poller, SELECT_EXPT } from '../pollers/types.js';
+import type { SocketMap } from './map.js';
+import { type Channel, exception, read, readwriteIn, write } from './routing.js';
+
+const { POLLIN, POLLPRI, POLLOUT } = C;
+
+/**
+ * A poller plus the per-pass bookkeeping for one map. A pass is declare() (ask every channel),
+ * a wait, then dispatch(); run() does all three, loopAsync() splits them around Node's loop.
+ */
+export class Driver {
+  readonly poller: Poller;
+  private pass = 0;
+  /** The channel each fd had when this pass declared it, and in which pass. */
+  private owners: object[] = [];
+  private ownerPass = new Int32Array(256);
+  private snapFds: number[] = [];
+  private snapObjs: Channel[] = [];
+  private snapLength = 0;
+  #closed = false;
+
+  constructor(poller: Poller) {
+    this.poller = poller;
+  }
+
+  /**
+   * One pass: ask every channel, wait up to `timeout` seconds (null: forever), dispatch.
+   * `roundUp`: round the wait up to whole milliseconds (a timer's due time: never early).
+   */
+  run(timeout: number | null, map: SocketMap, roundUp = false): void {
+    this.busy++;
+    try {
+      this.runPass(timeout, map, roundUp);
+    } finally {
+      this.busy--;
+    }
+  }
+
+  /**
+   * Passes in progress: a handler that calls loop()/poll() on the same map gets a transient
+   * Driver of its own (Reactor.driver), so the outer pass's snapshot and ready list stay intact.
+   */
+  busy = 0;
+  /** Not cached by its Reactor: close it when the call that made it returns. */
+  transient = false;
+
+  private runPass(timeout: number | null, map: SocketMap, roundUp: boolean): void {
+    const poller = this.poller;
+    const isSelect = poller.name === 'select';
+    const interested = this.declare(map);
+    if (this.#closed) {
+      // The map emptied while its channels were asked (Reactor.release closed us): nothing
+      // declared this pass can get an event, and a closed epoll set cannot be waited on.
+      poller.reset();
+      return;
+    }
+    const ms = timeout === null ? -1 : isSelect ? timeout * 1000 : roundUp ? Math.ceil(timeout * 1000) : Math.trunc(timeout * 1000);
+    if (interested === 0 && isSelect) {
+      sleep(ms); // CPython's select pass sleeps when there is nothing to wait for
+      return;
+    }
+    const k = poller.poll(ms);
+    if (k < 0) throw socketError(-k, poller.name === 'epoll' ? 'epoll_wait' : poller.name);
+    this.dispatch(k, map);
+  }
+
+  /** Start a pass: ask every channel readable()/writable() once and register its interest. */
+  declare(map: SocketMap): number {
+    const poller = this.poller;
+    const isSelect = poller.name === 'select';
+    const pass = ++this.pass;
+    // A snapshot, as CPython's list(map.items()): channels added by readable() wait a pass.
+    const fds = this.snapFds, objs = this.snapObjs;
+    // Two plain walks cost about half of one walk over [fd, obj] entries.
+    let n = 0;
+    for (const fd of map.keys()) fds[n++] = fd;
+    n = 0;
+    for (const obj of map.values()) objs[n++] = obj;
+    let interested = 0;
+    try {
+      for (let i = 0; i < n; i++) {
+        const fd = fds[i]!, obj = objs[i]!;
+        // A listener that ran out of descriptors sits out a while (see Dispatcher.accept).
+        const r = obj.readable() && obj.acceptPaused !== true;
+        const w = obj.writable();
+        let ev = 0;
+        if (r) ev = isSelect ? POLLIN | SELECT_EXPT : POLLIN | POLLPRI;
+        // Listening channels are never polled for writing.
+        if (w && !obj.accepting) ev |= POLLOUT;
+        if (isSelect && w) ev |= SELECT_EXPT;
+        if (ev === 0) continue;
+        // Skip a channel that its own readable()/writable() closed. A Dispatcher still in place
+        // has _fileno === fd, which spares a map lookup per channel per pass.
+        if (obj._fileno !== fd && map.get(fd) !== obj) continue;
+        poller.register(fd, ev, obj);
+        if (fd >= this.ownerPass.length) {
+          const bigger = new Int32Array(Math.max(fd + 1, this.ownerPass.length * 2));
+          bigger.set(this.ownerPass);
+          this.ownerPass = bigger;
+        }
+        this.owners[fd] = obj;
+        this.ownerPass[fd] = pass;
+        interested++;
+      }
+    } catch (e) {
+      poller.reset();
+      throw e;
+    } finally {
+      // Drop references to channels that left since the last pass; the rest are overwritten
+      // by the next snapshot (clearing all n each pass would cost a store per channel).
+      if (this.snapLength > n) objs.fill(undefined as unknown as Channel, n, this.snapLength);
+      this.snapLength = n;
+    }
+    return interested;
+  }
+
+  /** End a pass: deliver the poller's `k` ready events to the channels declared this pass. */
+  dispatch(k: number, map: SocketMap): void {
+    const poller = this.poller;
+    const isSelect = poller.name === 'select';
+    const pass = this.pass;
+    const readyFds = poller.readyFds, readyEvents = poller.readyEvents;
+    for (let i = 0; i < k; i++) {
+      const fd = readyFds[i]!;
+      if (this.ownerPass[fd] !== pass) continue;
+      const obj = this.owners[fd] as Channel | undefined;
+      // Closed during this pass, or its fd number now belongs to someone else: no events.
+      // (`undefined`: the map emptied mid-pass and close() dropped the owners.)
+      if (obj === undefined || map.get(fd) !== obj) continue;
+      const ev = readyEvents[i]!;
+      if (isSelect) {
+        if (ev === POLLIN) read(obj);
+        else if (ev === POLLOUT) write(obj);
+        else exception(obj);
+      } else {
+        readwriteIn(map, fd, obj, ev);
+      }
+    }
+  }
+
+  close(): void {
+    this.#closed = true;
+    this.poller.close();
+    this.owners = [];
+    this.snapObjs = [];
+    this.snapLength = 0;
+  }
+
+  /** Closed by Reactor.release() (its map emptied): take a fresh one from Reactor.driver(). */
+  get closed(): boolean {
+    return this.#closed;
+  }
+}
+
+const noFds = new Uint8Array(8);
+function sleep(ms: number): void {
+  if (ms === 0) return;
+  // poll(2) on no descriptors: a sleep that resumes with the time left after EINTR.
+  pollSyscall(noFds, 0, ms < 0 ? -1 : Math.ceil(ms));
+}
+
