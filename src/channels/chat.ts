@@ -6,89 +6,23 @@
 // the only bytes carried from one read to the next are a possible terminator prefix (shorter
 // than the terminator). Output is a FIFO of views: push() copies its argument once, sending
 // advances views, and SimpleProducer hands out views instead of re-slicing its data.
-import { inspect } from 'node:util';
 import { SocketError, BlockingIOError } from '../errors.js';
 import { asBuffer, describe, rangeError, typeError } from '../validate.js';
 import { Dispatcher } from './dispatcher.js';
+import { nodeEncoding } from './encoding.js';
+import { Fifo, type FifoItem } from './fifo.js';
+import { type Producer, prefixAtEnd } from './producer.js';
+
+export { SimpleProducer, findPrefixAtEnd } from './producer.js';
+export type { Producer } from './producer.js';
 
 const EMPTY = Buffer.alloc(0);
 
-/**
- * What `pushWithProducer` accepts besides bytes: `more()` returns the next piece of output, and
- * an empty result means the producer is exhausted. **(beyond)** a string result is encoded with
- * the channel's `encoding`.
- */
-export interface Producer {
-  more(): Uint8Array | string;
-}
 
 /** What `setTerminator` accepts. */
 export type Terminator = Uint8Array | string | number | null;
 
-type FifoItem = Buffer | Producer | null;
 
-
-// Python spells codecs 'latin-1', 'utf-8'...; Node wants 'latin1', 'utf8'.
-const ENCODING_ALIASES: Record<string, BufferEncoding> = {
-  'latin-1': 'latin1', 'iso-8859-1': 'latin1', 'iso8859-1': 'latin1', l1: 'latin1', 'utf-8': 'utf8',
-  'us-ascii': 'ascii', 'utf-16le': 'utf16le', 'utf-16-le': 'utf16le',
-};
-
-function nodeEncoding(enc: unknown): BufferEncoding {
-  if (typeof enc === 'string') {
-    const lower = enc.toLowerCase();
-    const e = ENCODING_ALIASES[lower] ?? lower;
-    if (Buffer.isEncoding(e)) return e;
-  }
-  throw rangeError(`encoding ${inspect(enc)} is not supported; set encoding to a Node Buffer encoding such as 'latin1' or 'utf8'`);
-}
-
-/** A minimal double-ended queue: O(1) push, shift and unshift (Python's collections.deque). */
-class Fifo {
-  items: FifoItem[] = [];
-  head = 0;
-
-  get length(): number {
-    return this.items.length - this.head;
-  }
-
-  first(): FifoItem {
-    return this.items[this.head]!;
-  }
-
-  setFirst(x: FifoItem): void {
-    this.items[this.head] = x;
-  }
-
-  push(x: FifoItem): void {
-    this.items.push(x);
-  }
-
-  shift(): void {
-    this.items[this.head++] = null;
-    if (this.head === this.items.length) {
-      this.items = [];
-      this.head = 0;
-    } else if (this.head >= 1024 && this.head * 2 >= this.items.length) {
-      this.items = this.items.slice(this.head);
-      this.head = 0;
-    }
-  }
-
-  unshift(x: FifoItem): void {
-    if (this.head > 0) this.items[--this.head] = x;
-    else this.items.unshift(x);
-  }
-
-  clear(): void {
-    this.items = [];
-    this.head = 0;
-  }
-
-  toArray(): FifoItem[] {
-    return this.items.slice(this.head);
-  }
-}
 
 /**
  * A Dispatcher for command/response protocols (Python's `asynchat.async_chat`). Set a
@@ -424,70 +358,4 @@ export class AsyncChat extends Dispatcher {
     this.incoming.length = 0;
     this.#fifo.clear();
   }
-}
-
-/** Hands out `data` in pieces of at most `bufferSize` (Python's `asynchat.simple_producer`). */
-export class SimpleProducer implements Producer {
-  data: Buffer | string;
-  bufferSize: number;
-
-  constructor(data: Uint8Array | string, bufferSize = 512) {
-    if (typeof data === 'string') this.data = data;
-    else if (data instanceof Uint8Array) this.data = asBuffer(data);
-    else throw typeError(`SimpleProducer: data must be bytes (Buffer or Uint8Array) or a string, not ${describe(data)}`);
-    if (!Number.isInteger(bufferSize) || bufferSize <= 0) {
-      throw rangeError(`SimpleProducer: bufferSize must be a positive integer, not ${String(bufferSize)}`);
-    }
-    this.bufferSize = bufferSize;
-  }
-
-  /** The next piece; empty when exhausted. Pieces are views of `data`, never re-copies. */
-  more(): Buffer | string {
-    const d = this.data;
-    if (d.length > this.bufferSize) {
-      const result = typeof d === 'string' ? d.slice(0, this.bufferSize) : d.subarray(0, this.bufferSize);
-      this.data = typeof d === 'string' ? d.slice(this.bufferSize) : d.subarray(this.bufferSize);
-      return result;
-    }
-    this.data = typeof d === 'string' ? '' : EMPTY;
-    return d;
-  }
-}
-
-// The longest proper prefix of `needle` that `hay[from..]` ends with (0 if none). Plain loops:
-// terminators are short, and this runs once per read, where a native call per candidate
-// length would cost more than scanning a small read.
-function prefixAtEnd(hay: Uint8Array, from: number, needle: Uint8Array): number {
-  const end = hay.length;
-  const first = needle[0];
-  for (let l = Math.min(needle.length - 1, end - from); l > 0; l--) {
-    const start = end - l;
-    if (hay[start] !== first) continue;
-    let i = 1;
-    while (i < l && hay[start + i] === needle[i]) i++;
-    if (i === l) return l;
-  }
-  return 0;
-}
-
-/**
- * How many characters (or bytes) of a prefix of `needle` end `haystack`: the length of the
- * longest proper prefix of `needle` that is a suffix of `haystack`, or 0. Assumes `haystack`
- * does not end with the whole of `needle`. As CPython, an empty `needle` gives -1.
- */
-export function findPrefixAtEnd(haystack: string, needle: string): number;
-export function findPrefixAtEnd(haystack: Uint8Array, needle: Uint8Array): number;
-export function findPrefixAtEnd(haystack: string | Uint8Array, needle: string | Uint8Array): number {
-  if (typeof haystack === 'string' && typeof needle === 'string') {
-    if (needle.length === 0) return -1;
-    for (let l = needle.length - 1; l > 0; l--) {
-      if (haystack.endsWith(needle.slice(0, l))) return l;
-    }
-    return 0;
-  }
-  if (haystack instanceof Uint8Array && needle instanceof Uint8Array) {
-    if (needle.length === 0) return -1;
-    return prefixAtEnd(haystack, 0, needle);
-  }
-  throw typeError(`findPrefixAtEnd(): pass two strings or two Uint8Arrays, not ${describe(haystack)} and ${describe(needle)}`);
 }

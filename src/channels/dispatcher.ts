@@ -6,7 +6,6 @@ import {
   ACCEPT_EXHAUSTED, ACCEPT_NOTHING, CONNECT_PENDING, DISCONNECTED, EBADF, EINVAL, EISCONN, ENOTCONN, EWOULDBLOCK,
   WOULD_BLOCK, errnoName,
 } from '../sys/errno.js';
-import { strerror } from '../sys/libc.js';
 import { type Address, Socket } from '../io/socket.js';
 import type { ChannelSocket } from '../io/types.js';
 import { SocketError, closedError, socketError } from '../errors.js';
@@ -15,45 +14,12 @@ import { describe, requireBytes, requireSize, typeError } from '../validate.js';
 import { type SocketMap, checkMap } from '../reactor/map.js';
 import { reactorFor } from '../reactor/reactor.js';
 import type { TimerHandle, TimerOwner } from '../reactor/timers.js';
+import { _strerror, reprAddress } from './repr.js';
+
+export { reprBytes, _strerror } from './repr.js';
 
 const EMPTY = Buffer.alloc(0);
 let nextId = 1;
-
-/** Python's repr() of an address, for toString(). */
-function reprAddress(addr: unknown): string {
-  if (Array.isArray(addr) && addr.length === 2 && typeof addr[0] === 'string' && typeof addr[1] === 'number') {
-    return `${addr[0]}:${addr[1]}`;
-  }
-  if (Array.isArray(addr)) return `(${addr.map((x) => (typeof x === 'string' ? `'${x}'` : String(x))).join(', ')})`;
-  return typeof addr === 'string' ? `'${addr.replace(/\0/g, '\\x00')}'` : String(addr);
-}
-
-/** Python's repr() of bytes (`b'hi\\n'`), for debug logging as CPython prints it. */
-export function reprBytes(data: Uint8Array): string {
-  let hasSingle = false, hasDouble = false;
-  for (const c of data) {
-    if (c === 0x27) hasSingle = true;
-    else if (c === 0x22) hasDouble = true;
-  }
-  const q = hasSingle && !hasDouble ? '"' : "'";
-  let out = `b${q}`;
-  for (const c of data) {
-    if (c === 0x5c) out += '\\\\';
-    else if (c === 0x09) out += '\\t';
-    else if (c === 0x0a) out += '\\n';
-    else if (c === 0x0d) out += '\\r';
-    else if (c === q.charCodeAt(0)) out += `\\${q}`;
-    else if (c >= 0x20 && c < 0x7f) out += String.fromCharCode(c);
-    else out += `\\x${c.toString(16).padStart(2, '0')}`;
-  }
-  return out + q;
-}
-
-/** Python's strerror for an errno, never empty (CPython's asyncore._strerror). */
-export function _strerror(err: number): string {
-  const s = strerror(err);
-  return s && s.length > 0 ? s : `Unknown error ${err}`;
-}
 
 function isSocketLike(x: unknown): boolean {
   return typeof x === 'object' && x !== null && typeof (x as Socket).fileno === 'function' && typeof (x as Socket).setblocking === 'function';

@@ -1,7 +1,8 @@
 // DispatcherWithSend: a Dispatcher with simple output buffering (Python's
 // asyncore.dispatcher_with_send).
 import { asBuffer, requireBytes } from '../validate.js';
-import { Dispatcher, reprBytes } from './dispatcher.js';
+import { Dispatcher } from './dispatcher.js';
+import { reprBytes } from './repr.js';
 
 const EMPTY = Buffer.alloc(0);
 

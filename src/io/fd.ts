@@ -1,6 +1,10 @@
 // What Socket and FileWrapper share about owning a descriptor: its state (shared with a
 // finalizer), the registry that closes a forgotten one, and the scratch buffer reads land in.
+import { C } from '../sys/constants.js';
 import * as libc from '../sys/libc.js';
+import { EBADF } from '../sys/errno.js';
+import { socketError } from '../errors.js';
+import { requireInt } from '../validate.js';
 
 /** A descriptor shared between its owner and a finalizer; -1 once closed. */
 export type FdState = { fd: number };
@@ -34,4 +38,19 @@ export function copyOut(buf: Buffer, n: number): Buffer {
   const out = Buffer.allocUnsafe(n);
   buf.copy(out, 0, 0, n);
   return out;
+}
+
+/** A close-on-exec pipe: `[readFd, writeFd]`. Close both with `closeFd`. */
+export function pipe(): [readFd: number, writeFd: number] {
+  const fds = new Int32Array(2);
+  const r = libc.pipe2(fds, C.O_CLOEXEC);
+  if (r < 0) throw socketError(-r, 'pipe');
+  return [fds[0]!, fds[1]!];
+}
+
+/** Close a raw descriptor (from `pipe()`); EBADF is reported as a SocketError. */
+export function closeFd(fd: number): void {
+  requireInt(fd, 'closeFd(): fd');
+  const r = libc.close(fd);
+  if (r < 0) throw socketError(-r, 'close', undefined, r === -EBADF ? `fd ${fd} is not open; close each descriptor once` : undefined);
 }

@@ -447,18 +447,4 @@ export function socketpair(family: number = C.AF_UNIX, type: number = C.SOCK_STR
   return [new Socket(family, type, proto, { fd: fds[0]!, nonblocking }), new Socket(family, type, proto, { fd: fds[1]!, nonblocking })];
 }
 
-/** A close-on-exec pipe: `[readFd, writeFd]`. Close both with `closeFd`. */
-export function pipe(): [readFd: number, writeFd: number] {
-  const fds = new Int32Array(2);
-  const r = libc.pipe2(fds, C.O_CLOEXEC);
-  if (r < 0) throw socketError(-r, 'pipe');
-  return [fds[0]!, fds[1]!];
-}
-
-/** Close a raw descriptor (from `pipe()`); EBADF is reported as a SocketError. */
-export function closeFd(fd: number): void {
-  requireInt(fd, 'closeFd(): fd');
-  const r = libc.close(fd);
-  if (r < 0) throw socketError(-r, 'close', undefined, r === -EBADF ? `fd ${fd} is not open; close each descriptor once` : undefined);
-}
-
+export { pipe, closeFd } from './fd.js';
