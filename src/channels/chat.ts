@@ -9,6 +9,7 @@
 import { SocketError, BlockingIOError } from '../errors.js';
 import { asBuffer, describe, rangeError, typeError } from '../validate.js';
 import { Dispatcher } from './dispatcher.js';
+import { OUT_HIGH_WATER } from './with-send.js';
 import { nodeEncoding } from './encoding.js';
 import { Fifo, type FifoItem } from './fifo.js';
 import { type Producer, prefixAtEnd } from './producer.js';
@@ -50,6 +51,37 @@ export class AsyncChat extends Dispatcher {
   #inPos = 0;
   // Python's producer_fifo: Buffers, producers, and null for closeWhenDone.
   #fifo = new Fifo();
+  // Bytes queued in #fifo (producers count once they have produced).
+  #outBytes = 0;
+  /**
+   * **(beyond)** While more than this many bytes are queued, `readable()` answers false, so
+   * TCP pushes back on a peer that sends and never reads. Settable per instance or prototype.
+   */
+  declare outHighWater: number;
+  /**
+   * **(beyond)** Past this many queued bytes the channel is closed with a logged reason
+   * ("SendQ exceeded"); null (the default): no cap. Settable per instance or prototype.
+   */
+  declare outHardCap: number | null;
+
+  // Every change of the queued byte count goes through here: the one place back-pressure
+  // state (readable() against outHighWater) can change.
+  #queued(size: number): void {
+    this.#outBytes = size;
+  }
+
+  // Past outHardCap: drop the output (that memory is the point) and close, saying why.
+  #overflow(): boolean {
+    const cap = this.outHardCap;
+    if (cap === null || cap === undefined || this.#outBytes <= cap) return false;
+    const size = this.#outBytes;
+    this.#fifo.clear();
+    this.#queued(0);
+    this.logInfo(`SendQ exceeded: ${size} bytes queued for ${this.toString()} (outHardCap ${cap}); ` +
+      'the peer is not reading: closing the channel', 'error');
+    this.handleClose();
+    return true;
+  }
 
   /** Received bytes not yet handed to `collectIncomingData` (Python's `ac_in_buffer`). */
   get acInBuffer(): Buffer {
@@ -261,6 +293,8 @@ export class AsyncChat extends Dispatcher {
     } else {
       this.#fifo.push(buf);
     }
+    this.#queued(this.#outBytes + buf.length);
+    if (this.#overflow()) return;
     this.initiateSend();
   }
 
@@ -272,6 +306,10 @@ export class AsyncChat extends Dispatcher {
     else if (producer !== null && typeof producer === 'object' && typeof (producer as Producer).more === 'function') item = producer;
     else throw typeError(`pushWithProducer(): expected a producer (an object with a more() method) or bytes, not ${describe(producer)}`);
     this.#fifo.push(item);
+    if (Buffer.isBuffer(item)) {
+      this.#queued(this.#outBytes + item.length);
+      if (this.#overflow()) return;
+    }
     this.initiateSend();
   }
 
@@ -283,9 +321,12 @@ export class AsyncChat extends Dispatcher {
     return obs;
   }
 
-  /** Always true: a chat channel always wants input (as CPython). */
+  /**
+   * True unless more than `outHighWater` bytes of output are queued **(beyond)**; CPython
+   * always answers true.
+   */
   override readable(): boolean {
-    return true;
+    return !(this.#outBytes > this.outHighWater);
   }
 
   /** True while output is queued, or before the connection is made. */
@@ -326,7 +367,9 @@ export class AsyncChat extends Dispatcher {
           if (!(more instanceof Uint8Array) && typeof more !== 'string') {
             throw typeError(`initiateSend(): a producer's more() must return bytes (Buffer or Uint8Array) or a string, not ${describe(more)}`);
           }
-          fifo.unshift(this.#toBytes(more, 'initiateSend()'));
+          const produced = this.#toBytes(more, 'initiateSend()');
+          fifo.unshift(produced);
+          this.#queued(this.#outBytes + produced.length);
         }
         continue;
       }
@@ -345,6 +388,7 @@ export class AsyncChat extends Dispatcher {
         if (fifo.length > 0 && fifo.first() === first) {
           if (numSent < first.length) fifo.setFirst(first.subarray(numSent));
           else fifo.shift();
+          this.#queued(Math.max(0, this.#outBytes - numSent));
         }
       }
       return;
@@ -357,5 +401,9 @@ export class AsyncChat extends Dispatcher {
     this.#inPos = 0;
     this.incoming.length = 0;
     this.#fifo.clear();
+    this.#queued(0);
   }
 }
+
+AsyncChat.prototype.outHighWater = OUT_HIGH_WATER;
+AsyncChat.prototype.outHardCap = null;

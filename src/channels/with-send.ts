@@ -9,6 +9,9 @@ const EMPTY = Buffer.alloc(0);
 /** Sends at most this much per send(2), as CPython's dispatcher_with_send. */
 const SEND_CHUNK = 65536;
 
+/** **(beyond)** Default `outHighWater`: 1 MiB queued stops reading until it drains. */
+export const OUT_HIGH_WATER = 1048576;
+
 /**
  * A Dispatcher with simple output buffering: `send()` queues, and the loop writes the queue
  * out as the socket accepts it (Python's `asyncore.dispatcher_with_send`).
@@ -17,6 +20,35 @@ export class DispatcherWithSend extends Dispatcher {
   // Chunks are kept unjoined so that many small sends to a slow reader stay linear.
   #chunks: Buffer[] = [];
   #size = 0;
+  /**
+   * **(beyond)** While more than this many bytes are queued, `readable()` answers false, so
+   * TCP pushes back on a peer that sends and never reads. Settable per instance or prototype.
+   */
+  declare outHighWater: number;
+  /**
+   * **(beyond)** Past this many queued bytes the channel is closed with a logged reason
+   * ("SendQ exceeded"); null (the default): no cap. Settable per instance or prototype.
+   */
+  declare outHardCap: number | null;
+
+  // Every change of the queued byte count goes through here: the one place back-pressure
+  // state (readable() against outHighWater) can change.
+  #queued(size: number): void {
+    this.#size = size;
+  }
+
+  // Past outHardCap: drop the queue (that memory is the point) and close, saying why.
+  #overflow(): boolean {
+    const cap = this.outHardCap;
+    if (cap === null || cap === undefined || this.#size <= cap) return false;
+    const size = this.#size;
+    this.#chunks = [];
+    this.#queued(0);
+    this.logInfo(`SendQ exceeded: ${size} bytes queued for ${this.toString()} (outHardCap ${cap}); ` +
+      'the peer is not reading: closing the channel', 'error');
+    this.handleClose();
+    return true;
+  }
 
   /** What is still to be sent. */
   get outBuffer(): Buffer {
@@ -27,7 +59,7 @@ export class DispatcherWithSend extends Dispatcher {
   set outBuffer(data: Uint8Array) {
     const b = asBuffer(requireBytes(data, 'outBuffer'));
     this.#chunks = b.length > 0 ? [b] : [];
-    this.#size = b.length;
+    this.#queued(b.length);
   }
 
   initiateSend(): void {
@@ -57,7 +89,7 @@ export class DispatcherWithSend extends Dispatcher {
     }
     const sent = Dispatcher.prototype.send.call(this, head.length > SEND_CHUNK ? head.subarray(0, SEND_CHUNK) : head);
     if (sent > 0) {
-      this.#size -= sent;
+      this.#queued(this.#size - sent);
       if (sent === head.length) this.#chunks.shift();
       else this.#chunks[0] = head.subarray(sent);
     }
@@ -69,6 +101,11 @@ export class DispatcherWithSend extends Dispatcher {
 
   override writable(): boolean {
     return !this.connected || this.#size > 0;
+  }
+
+  /** **(beyond)** False while more than `outHighWater` bytes are queued (CPython: always true). */
+  override readable(): boolean {
+    return !(this.#size > this.outHighWater);
   }
 
   /** Queue `data` and try to send it now. Returns `data.length` (everything is queued). */
@@ -83,10 +120,14 @@ export class DispatcherWithSend extends Dispatcher {
     // copied below, since the caller may reuse its buffer once send() returns.
     const view = asBuffer(data);
     this.#chunks.push(view);
-    this.#size += data.length;
+    this.#queued(this.#size + data.length);
     this.initiateSend();
+    if (this.#overflow()) return data.length;
     const last = this.#chunks.length - 1;
     if (last >= 0 && this.#chunks[last]!.buffer === view.buffer) this.#chunks[last] = Buffer.from(this.#chunks[last]!);
     return data.length;
   }
 }
+
+DispatcherWithSend.prototype.outHighWater = OUT_HIGH_WATER;
+DispatcherWithSend.prototype.outHardCap = null;
