@@ -3,13 +3,13 @@ import { inspect } from 'node:util';
 import { C } from '../sys/constants.js';
 import * as libc from '../sys/libc.js';
 import { EAGAIN, EBADF, EINPROGRESS, EINVAL, ETIMEDOUT, errno as errnoTable } from '../sys/errno.js';
-import { type Address, decodeSockaddr } from '../sys/sockaddr.js';
+import { type Address, type AddressOf, decodeSockaddr } from '../sys/sockaddr.js';
 import { SocketError, closedError, socketError } from '../errors.js';
 import { describe, requireBytes, requireInt, requireSize, rangeError, typeError } from '../validate.js';
 import { encodeAddress, saBuf, saLen } from './address.js';
 import { type FdState, copyOut, scratchFor, unclosedFdRegistry } from './fd.js';
 
-export type { Address } from '../sys/sockaddr.js';
+export type { Address, AddressOf, InetAddress, Inet6Address } from '../sys/sockaddr.js';
 
 const optBuf = new Uint8Array(4);
 const optView = new DataView(optBuf.buffer);
@@ -28,8 +28,9 @@ const finalizer = unclosedFdRegistry('socket');
  * raises SIGPIPE. Errors are `SocketError`s; a socket collected while open is closed with a
  * `ResourceWarning`.
  */
-export class Socket {
-  readonly family: number;
+export class Socket<F extends number = number> {
+  /** The address family; a literal type (AF_INET, AF_INET6, AF_UNIX) types the addresses. */
+  readonly family: F;
   readonly type: number;
   readonly proto: number;
   /** @internal Shared with the finalizer, which closes the fd if the Socket is collected. */
@@ -40,10 +41,10 @@ export class Socket {
   /** @internal file status flags are known to be exactly O_NONBLOCK-or-not (our own fds). */
   private ownFlags: boolean;
 
-  constructor(family?: number, type?: number, proto?: number, fileno?: number);
+  constructor(family?: F, type?: number, proto?: number, fileno?: number);
   /** @internal Adopt a descriptor made by accept4/socketpair, whose flags are known. */
-  constructor(family: number, type: number, proto: number, fileno: OwnFd);
-  constructor(family: number = C.AF_INET, type: number = C.SOCK_STREAM, proto = 0, fileno?: number | OwnFd) {
+  constructor(family: F, type: number, proto: number, fileno: OwnFd);
+  constructor(family: F = C.AF_INET as F, type: number = C.SOCK_STREAM, proto = 0, fileno?: number | OwnFd) {
     requireInt(family, 'Socket(): family');
     requireInt(type, 'Socket(): type');
     requireInt(proto, 'Socket(): proto');
@@ -75,7 +76,7 @@ export class Socket {
   }
 
   /** A new Socket on a duplicate (close-on-exec) of `fd`, as Python's `socket.fromfd`. */
-  static fromFd(fd: number, family: number, type: number, proto = 0): Socket {
+  static fromFd<G extends number>(fd: number, family: G, type: number, proto = 0): Socket<G> {
     requireInt(fd, 'Socket.fromFd(): fd');
     const dupFd = libc.fcntl(fd, C.F_DUPFD_CLOEXEC, 0);
     if (dupFd < 0) throw socketError(-dupFd, 'dup', undefined, dupFd === -EBADF ? `fd ${fd} is not open; pass an open descriptor` : undefined);
@@ -220,7 +221,7 @@ export class Socket {
   }
 
   /** Accept a connection: a new blocking, close-on-exec Socket and the peer's address. */
-  accept(): [Socket, Address] {
+  accept(): [Socket<F>, AddressOf<F>] {
     const fd = this.fdFor('accept');
     let pair: [Socket, Address] | null = null;
     const r = this.timed(fd, C.POLLIN, 'accept', () => {
@@ -234,13 +235,13 @@ export class Socket {
   }
 
   /** @internal accept4 without throwing: the pair, or -errno. */
-  acceptRaw(nonblocking: boolean): [Socket, Address] | number {
+  acceptRaw(nonblocking: boolean): [Socket<F>, AddressOf<F>] | number {
     const fd = this.state.fd;
     if (fd < 0) return -EBADF;
     saLen[0] = saBuf.length;
     const nfd = libc.accept4(fd, saBuf, saLen, C.SOCK_CLOEXEC | (nonblocking ? C.SOCK_NONBLOCK : 0));
     if (nfd < 0) return nfd;
-    const addr = saLen[0]! > 0 ? decodeSockaddr(saBuf, saLen[0]!) : '';
+    const addr = (saLen[0]! > 0 ? decodeSockaddr(saBuf, saLen[0]!) : '') as AddressOf<F>;
     return [new Socket(this.family, this.type, this.proto, { fd: nfd, nonblocking }), addr];
   }
 
@@ -336,7 +337,7 @@ export class Socket {
     return r;
   }
 
-  recvfrom(n: number, flags = 0): [Buffer, Address] {
+  recvfrom(n: number, flags = 0): [Buffer, AddressOf<F>] {
     requireSize(n, 'recvfrom(): bufsize');
     const fd = this.fdFor('recvfrom');
     const buf = scratchFor(n);
@@ -346,7 +347,7 @@ export class Socket {
       return libc.recvfrom(fd, buf, n, f, saBuf, saLen);
     });
     if (r < 0) throw socketError(-r, 'recvfrom');
-    const addr = saLen[0]! > 0 ? decodeSockaddr(saBuf, saLen[0]!) : '';
+    const addr = (saLen[0]! > 0 ? decodeSockaddr(saBuf, saLen[0]!) : '') as AddressOf<F>;
     return [Buffer.from(buf.subarray(0, r)), addr];
   }
 
@@ -399,20 +400,20 @@ export class Socket {
     if (r < 0) throw socketError(-r, 'setsockopt');
   }
 
-  getsockname(): Address {
+  getsockname(): AddressOf<F> {
     const fd = this.fdFor('getsockname');
     saLen[0] = saBuf.length;
     const r = libc.getsockname(fd, saBuf, saLen);
     if (r < 0) throw socketError(-r, 'getsockname');
-    return decodeSockaddr(saBuf, saLen[0]!);
+    return decodeSockaddr(saBuf, saLen[0]!) as AddressOf<F>;
   }
 
-  getpeername(): Address {
+  getpeername(): AddressOf<F> {
     const fd = this.fdFor('getpeername');
     saLen[0] = saBuf.length;
     const r = libc.getpeername(fd, saBuf, saLen);
     if (r < 0) throw socketError(-r, 'getpeername');
-    return decodeSockaddr(saBuf, saLen[0]!);
+    return decodeSockaddr(saBuf, saLen[0]!) as AddressOf<F>;
   }
 
   toString(): string {
@@ -433,7 +434,7 @@ export class Socket {
 }
 
 /** A connected pair of sockets (AF_UNIX by default). */
-export function socketpair(family: number = C.AF_UNIX, type: number = C.SOCK_STREAM, proto = 0): [Socket, Socket] {
+export function socketpair<F extends number = 1>(family: F = C.AF_UNIX as F, type: number = C.SOCK_STREAM, proto = 0): [Socket<F>, Socket<F>] {
   requireInt(family, 'socketpair(): family');
   requireInt(type, 'socketpair(): type');
   requireInt(proto, 'socketpair(): proto');

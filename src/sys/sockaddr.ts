@@ -6,6 +6,16 @@ import { C } from './constants.js';
 /** An IPv4 pair, an IPv6 4-tuple, or a Unix path (a leading '\0' is Linux's abstract namespace). */
 export type Address = [host: string, port: number] | [host: string, port: number, flowinfo: number, scopeId: number] | string;
 
+/** What an AF_INET socket's getsockname()/getpeername() return. */
+export type InetAddress = [host: string, port: number];
+/** What an AF_INET6 socket's getsockname()/getpeername() return. */
+export type Inet6Address = [host: string, port: number, flowinfo: number, scopeId: number];
+/**
+ * The address type of family `F` (the literal AF_INET = 2, AF_INET6 = 10 or AF_UNIX = 1 on
+ * Linux), or any Address when the family is not known statically.
+ */
+export type AddressOf<F extends number> = [F] extends [2] ? InetAddress : [F] extends [10] ? Inet6Address : [F] extends [1] ? string : Address;
+
 export const SOCKADDR_IN_SIZE = 16;
 export const SOCKADDR_IN6_SIZE = 28;
 const SUN_PATH_OFFSET = 2;

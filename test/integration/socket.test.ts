@@ -140,7 +140,7 @@ describe('TCP', () => {
     const srv = track(new Socket(AF_INET6));
     srv.bind(['::1', 0, 0, 0]);
     srv.listen();
-    const port = (srv.getsockname() as [string, number])[1];
+    const port = srv.getsockname()[1]; // typed [host, port, flowinfo, scopeId] for an AF_INET6 socket
     const cli = track(new Socket(AF_INET6));
     cli.connect(['::1', port]);
     track(srv.accept()[0]);
