@@ -23,3 +23,4 @@ export { DispatcherWithSend } from './channels/with-send.js';
 export { FileDispatcher } from './channels/file.js';
 export { AsyncChat, SimpleProducer, findPrefixAtEnd } from './channels/chat.js';
 export type { Producer, Terminator } from './channels/chat.js';
+export { UnicodeEncodeError } from './channels/encoding.js';

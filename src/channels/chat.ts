@@ -10,7 +10,8 @@ import { SocketError, BlockingIOError } from '../errors.js';
 import { asBuffer, describe, rangeError, typeError } from '../validate.js';
 import { Dispatcher } from './dispatcher.js';
 import { OUT_HIGH_WATER } from './with-send.js';
-import { nodeEncoding } from './encoding.js';
+import { encodeText } from './encoding.js';
+import { setting } from './settings.js';
 import { Fifo, type FifoItem } from './fifo.js';
 import { type Producer, prefixAtEnd } from './producer.js';
 
@@ -32,17 +33,21 @@ export type Terminator = Uint8Array | string | number | null;
  * is written as the socket accepts it. Subclass it and implement the two input handlers.
  */
 export class AsyncChat extends Dispatcher {
+  // Python ports set these as class attributes. The defaults live on the prototype and are
+  // read at use, never in the constructor, so a subclass field initialiser, a prototype
+  // assignment and `declare` all work; an own value of undefined (a subclass's `encoding!:
+  // string;` under useDefineForClassFields) falls back to the inherited one.
   /** How much `handleRead` asks `recv` for (an instance or subclass may change it). */
-  acInBufferSize = 65536;
+  declare acInBufferSize: number;
   /** The largest piece `push` queues and `initiateSend` sends at once. */
-  acOutBufferSize = 65536;
-  /** How strings given to `push`, `setTerminator` and `pushWithProducer` are encoded. */
-  encoding = 'latin1';
+  declare acOutBufferSize: number;
+  /** How strings given to `push`, `setTerminator` and `pushWithProducer` are encoded: a Python codec name (default 'latin1'). */
+  declare encoding: string;
   /**
    * The terminator in force (what `getTerminator()` returns). A numeric terminator counts down
    * as bytes arrive. **(beyond)** Python has no default; here it is `null` (collect everything).
    */
-  terminator: Buffer | number | null = null;
+  declare terminator: Buffer | number | null;
   /** What `_collectIncomingData` gathers and `_getData` joins and empties. */
   incoming: Buffer[] = [];
 
@@ -135,7 +140,7 @@ export class AsyncChat extends Dispatcher {
 
   /** The terminator in force: a Buffer, the bytes still to count, or null. */
   getTerminator(): Buffer | number | null {
-    return this.terminator;
+    return setting(this, 'terminator');
   }
 
   #checkTerminator(term: unknown, where: string): Buffer | number | null {
@@ -146,7 +151,7 @@ export class AsyncChat extends Dispatcher {
       }
       return term;
     }
-    if (typeof term === 'string') return Buffer.from(term, nodeEncoding(this.encoding));
+    if (typeof term === 'string') return encodeText(term, setting(this, 'encoding'));
     // Copied: bytes in Python are immutable, and a caller reusing its buffer must not move the goalposts.
     if (term instanceof Uint8Array) return Buffer.from(term);
     throw typeError(`${where}: the terminator must be bytes, a string, a non-negative integer or null, not ${describe(term)}`);
@@ -154,7 +159,7 @@ export class AsyncChat extends Dispatcher {
 
   #toBytes(data: unknown, where: string): Buffer {
     if (data instanceof Uint8Array) return asBuffer(data);
-    if (typeof data === 'string') return Buffer.from(data, nodeEncoding(this.encoding));
+    if (typeof data === 'string') return encodeText(data, setting(this, 'encoding'));
     throw typeError(`${where}: data must be bytes (Buffer or Uint8Array) or a string, not ${describe(data)}`);
   }
 
@@ -171,7 +176,7 @@ export class AsyncChat extends Dispatcher {
   override handleRead(): void {
     let data: Buffer;
     try {
-      data = this.recv(this.acInBufferSize) as Buffer;
+      data = this.recv(setting(this, 'acInBufferSize')) as Buffer;
     } catch (e) {
       if (e instanceof BlockingIOError) return;
       if (e instanceof SocketError) {
@@ -222,7 +227,7 @@ export class AsyncChat extends Dispatcher {
           this.#inBuf = EMPTY;
           this.#inPos = 0;
           // As CPython: count down what is in force now (a handler may have set a new count).
-          const t = this.terminator;
+          const t = setting(this, 'terminator');
           if (typeof t === 'number') this.terminator = t - lb;
         } else {
           this.collectIncomingData(buf.subarray(pos, pos + n));
@@ -285,7 +290,7 @@ export class AsyncChat extends Dispatcher {
   push(data: Uint8Array | string): void {
     let buf: Buffer;
     if (data instanceof Uint8Array) buf = Buffer.from(data); // one copy, then views
-    else if (typeof data === 'string') buf = Buffer.from(data, nodeEncoding(this.encoding));
+    else if (typeof data === 'string') buf = encodeText(data, setting(this, 'encoding'));
     else throw typeError(`push(): data must be bytes (Buffer or Uint8Array) or a string, not ${describe(data)}`);
     const sabs = this.#outBufferSize('push()');
     if (buf.length > sabs) {
@@ -314,7 +319,7 @@ export class AsyncChat extends Dispatcher {
   }
 
   #outBufferSize(where: string): number {
-    const obs = this.acOutBufferSize;
+    const obs = setting(this, 'acOutBufferSize');
     if (!Number.isInteger(obs) || obs <= 0) {
       throw rangeError(`${where}: acOutBufferSize must be a positive integer, not ${String(obs)}`);
     }
@@ -407,3 +412,7 @@ export class AsyncChat extends Dispatcher {
 
 AsyncChat.prototype.outHighWater = OUT_HIGH_WATER;
 AsyncChat.prototype.outHardCap = null;
+AsyncChat.prototype.acInBufferSize = 65536;
+AsyncChat.prototype.acOutBufferSize = 65536;
+AsyncChat.prototype.encoding = 'latin1';
+AsyncChat.prototype.terminator = null;
