@@ -1,6 +1,6 @@
-// This package's benchmark server: the asyncore documentation's echo server (EchoHandler:
-// recv(8192) then send, on a DispatcherWithSend), or an AsyncChat line echo, served by
-// loop() with the chosen poller or by loopAsync().
+// This package's benchmark server: the asyncore documentation's echo server (the EchoHandler of
+// src/examples/echo-server.ts: recv(8192) then send, on a DispatcherWithSend), or an AsyncChat
+// line echo, served by loop() with the chosen poller or by loopAsync().
 //
 //   node asyncore-server.js --poller select|poll|epoll|async [--mode echo|chat] [--backlog 1024]
 //        [--exit-on-eof]
@@ -13,49 +13,31 @@
 // loop() owns the thread, so Node's signal handlers never run; --exit-on-eof (used with
 // `node --cpu-prof`, which writes its profile only on a normal exit) adds a channel on stdin that
 // leaves the loop with ExitNow when the runner closes it.
-//
-// AsyncChat and loopAsync are loaded at run time, so this file type-checks (and the other rows
-// still run) while src/chat.ts or src/loop-async.ts are missing.
 import { writeSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import * as asyncore from '../../src/index.js';
+import { EchoHandler } from '../../src/examples/echo-server.js';
 
-class EchoHandler extends asyncore.DispatcherWithSend {
-  override handleRead(): void {
-    const data = this.recv(8192);
-    if (data.length > 0) {
-      this.send(data);
-    }
-  }
-}
-
-interface ChatLike {
-  setTerminator(term: string): void;
-  push(data: Uint8Array): void;
-}
-type ChatClass = new (sock: asyncore.Socket, map?: asyncore.SocketMap) => ChatLike;
+const NL = Buffer.from('\n');
 
 /** The asynchat documentation's pattern: collect until '\n', then push the line back. */
-function lineEchoClass(AsyncChat: ChatClass): ChatClass {
-  const NL = Buffer.from('\n');
-  return class LineEcho extends AsyncChat {
-    private ibuffer: Buffer[] = [];
+class LineEcho extends asyncore.AsyncChat {
+  private ibuffer: Buffer[] = [];
 
-    constructor(sock: asyncore.Socket, map?: asyncore.SocketMap) {
-      super(sock, map);
-      this.setTerminator('\n');
-    }
+  constructor(sock: asyncore.Socket, map?: asyncore.SocketMap) {
+    super(sock, map);
+    this.setTerminator('\n');
+  }
 
-    collectIncomingData(data: Buffer): void {
-      this.ibuffer.push(data);
-    }
+  override collectIncomingData(data: Buffer): void {
+    this.ibuffer.push(data);
+  }
 
-    foundTerminator(): void {
-      this.ibuffer.push(NL);
-      this.push(Buffer.concat(this.ibuffer));
-      this.ibuffer = [];
-    }
-  };
+  override foundTerminator(): void {
+    this.ibuffer.push(NL);
+    this.push(Buffer.concat(this.ibuffer));
+    this.ibuffer = [];
+  }
 }
 
 class StdinWatch extends asyncore.FileDispatcher {
@@ -100,7 +82,7 @@ async function main(): Promise<void> {
   if (!['select', 'poll', 'epoll', 'async'].includes(poller)) throw new RangeError(`--poller must be select, poll, epoll or async, not ${poller}`);
   let Handler: new (sock: asyncore.Socket) => unknown = EchoHandler;
   if (values.mode === 'chat') {
-    Handler = lineEchoClass(asyncore.AsyncChat as unknown as ChatClass);
+    Handler = LineEcho;
   } else if (values.mode !== 'echo') {
     throw new RangeError(`--mode must be echo or chat, not ${values.mode}`);
   }

@@ -1,16 +1,28 @@
 // Soak server: the seed's echo server on epoll, reporting memory and fds as JSON lines.
-// Started by test/soak/soak.ts; not run on its own.
+// Started by bench/soak/soak.ts; not run on its own.
 import { readdirSync } from 'node:fs';
 import * as asyncore from '../../src/index.js';
-import { EchoServer } from '../fixtures/common.js';
+import { EchoHandler } from '../../src/examples/echo-server.js';
 
-class SoakServer extends EchoServer {
+class SoakServer extends asyncore.Dispatcher {
+  constructor(backlog: number) {
+    super();
+    this.createSocket();
+    this.setReuseAddr();
+    this.bind(['127.0.0.1', 0]);
+    this.listen(backlog);
+  }
+
+  override handleAccepted(sock: asyncore.Socket, _addr: asyncore.Address): void {
+    new EchoHandler(sock, this._map);
+  }
+
   // Accept a batch per readiness event (CPython accepts one): 10,000 clients arrive at once.
   override handleAccept(): void {
     for (let i = 0; i < 256; i++) {
       const pair = this.accept();
       if (pair === null) return;
-      this.handleAccepted(pair[0]);
+      this.handleAccepted(pair[0], pair[1]);
     }
   }
 }
@@ -21,7 +33,7 @@ function report(tag: string): void {
   process.stdout.write(`${JSON.stringify(line)}\n`);
 }
 
-const server = new SoakServer({ backlog: 4096 });
+const server = new SoakServer(4096);
 process.stdout.write(`${JSON.stringify({ tag: 'listening', port: (server.socket as asyncore.Socket).getsockname()[1] })}\n`);
 // Commands arrive on stdin: 'report <tag>' (after a forced GC when --expose-gc), 'quit'.
 let pending = '';

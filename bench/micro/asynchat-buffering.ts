@@ -13,12 +13,12 @@
 // message with _getData, as a real protocol does. With python3.11 on PATH, CPython's asynchat
 // runs the "+join" workload too (--no-python to skip).
 //
-// Run: node --import tsx bench/asynchat-buffering.ts [--quick] [--no-python]
+// Run: node --import tsx bench/micro/asynchat-buffering.ts [--quick] [--no-python]
 import { spawnSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { AsyncChat } from '../src/channels/chat.js';
+import { AsyncChat } from '../../src/channels/chat.js';
 
 const MiB = 1024 * 1024;
 const quick = process.argv.includes('--quick');

@@ -2,11 +2,11 @@
 // clients in one process and one map, so both loops do the same work per round trip. The
 // target is loopAsync >= 0.7x loop (issue 6). Rounds alternate loop/loopAsync; the best round
 // of each is reported.
-// Run: node --import tsx bench/loop-async.ts [--secs 3] [--warmup 0.5] [--rounds 2] [--conns 50] [--size 64]
+// Run: node --import tsx bench/micro/loop-async.ts [--secs 3] [--warmup 0.5] [--rounds 2] [--conns 50] [--size 64]
 import { parseArgs } from 'node:util';
 import {
   Dispatcher, type Address, type Socket, type SocketMap, AF_INET, loop, loopAsync, callLater, closeAll, monotonic,
-} from '../src/index.js';
+} from '../../src/index.js';
 
 const { values } = parseArgs({
   options: {

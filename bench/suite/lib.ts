@@ -6,7 +6,8 @@ import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
-export const BENCH = dirname(fileURLToPath(import.meta.url));
+export const SUITE = dirname(fileURLToPath(import.meta.url));
+export const BENCH = dirname(SUITE);
 export const ROOT = dirname(BENCH);
 export const BUILD = join(BENCH, '.build');
 export const JS = join(BUILD, 'js');
@@ -14,7 +15,7 @@ export const RESULTS = join(BENCH, 'results');
 
 export type ServerMode = 'echo' | 'chat';
 
-/** One benchmark scenario (one file in bench/ each). */
+/** One benchmark scenario (one file in bench/suite/ each). */
 export interface Scenario {
   id: string;
   /** Column heading in the table. */
@@ -50,15 +51,13 @@ export interface Config {
 export interface Env {
   /** The C programs are built: the reference row runs. */
   cc: boolean;
-  /** The load generator is the C one (else bench/load-ts.ts). */
+  /** The load generator is the C one (else bench/suite/load-ts.ts). */
   cClient: boolean;
   taskset: boolean;
   nproc: number;
   nofileHard: number;
   python: string | null;
   pythonSkip: string;
-  chat: boolean;
-  loopAsyncSkip: string;
   notes: string[];
 }
 
@@ -98,13 +97,13 @@ export const SERVERS: ServerDef[] = [
   },
   ...(['epoll', 'poll', 'select'] as const).map((p): ServerDef => ({
     id: p, label: `asyncore ${p}`,
-    skip: (env, mode) => (mode === 'chat' && !env.chat ? 'src/chat.ts (AsyncChat) does not exist yet' : null),
+    skip: () => null,
     argv: (_env, mode, cfg) => [node, ...(cfg.profile ? ['--cpu-prof', '--cpu-prof-dir', join(RESULTS, 'profiles'), '--cpu-prof-name', `${p}-${mode}-${Date.now()}.cpuprofile`] : []),
       join(JS, 'bench/servers/asyncore-server.js'), '--poller', p, '--mode', mode, ...(cfg.profile ? ['--exit-on-eof'] : [])],
   })),
   {
     id: 'async', label: 'asyncore loopAsync',
-    skip: (env, mode) => env.loopAsyncSkip || (mode === 'chat' && !env.chat ? 'src/chat.ts (AsyncChat) does not exist yet' : null),
+    skip: () => null,
     argv: (_env, mode, cfg) => [node, ...(cfg.profile ? ['--cpu-prof', '--cpu-prof-dir', join(RESULTS, 'profiles'), '--cpu-prof-name', `async-${mode}-${Date.now()}.cpuprofile`] : []),
       join(JS, 'bench/servers/asyncore-server.js'), '--poller', 'async', '--mode', mode, ...(cfg.profile ? ['--exit-on-eof'] : [])],
   },
@@ -141,7 +140,6 @@ export function prepare(cfg: Config): Env {
   if (!cClient) {
     notes.push('the load generator is the TypeScript client on raw sockets (bench/load-ts.ts); it costs more CPU per message than the C one, so the top rows may be client-bound (see client CPU in the JSON)');
   }
-  const chat = true;
 
   // Compile the servers (and src/ with them) to plain JS: no loader thread, fewer fds, fast start.
   const inputs = ['bench/servers/asyncore-server.ts', 'bench/servers/node-net-server.ts'];
@@ -152,9 +150,6 @@ export function prepare(cfg: Config): Env {
     throw new Error(`could not compile the benchmark servers:\n${tsc.stdout}${tsc.stderr}`);
   }
   if (tsc.status !== 0) notes.push(`tsc reported errors while compiling the servers (the JS was still emitted): ${tsc.stdout.trim().split('\n')[0]}`);
-
-  const loopAsyncSkip = '';
-  if (loopAsyncSkip) notes.push(`loopAsync row skipped: ${loopAsyncSkip}`);
 
   let python: string | null = null, pythonSkip = '';
   if (!has('python3.11')) {
@@ -170,7 +165,7 @@ export function prepare(cfg: Config): Env {
   const taskset = cfg.pin && has('taskset') && nproc >= 2;
   if (!taskset) notes.push(cfg.pin ? (nproc < 2 ? 'one CPU: server and load generator share it' : 'taskset not found: server and load generator are not pinned') : 'not pinned (--no-pin)');
   const nofileHard = Number(execFileSync('bash', ['-c', 'ulimit -Hn'], { encoding: 'utf8' }).trim()) || 1024;
-  return { cc, cClient, taskset, nproc, nofileHard, python, pythonSkip, chat, loopAsyncSkip, notes };
+  return { cc, cClient, taskset, nproc, nofileHard, python, pythonSkip, notes };
 }
 
 export interface Running {
@@ -243,7 +238,7 @@ export interface LoadResult {
 export function runLoad(env: Env, cfg: Config, args: string[], server: Running, nofile: number): Promise<LoadResult> {
   const argv = env.cClient
     ? [join(BUILD, 'load')]
-    : [node, '--import', 'tsx', join(BENCH, 'load-ts.ts')];
+    : [node, '--import', 'tsx', join(SUITE, 'load-ts.ts')];
   const all = [...argv, '-p', String(server.port), '-d', String(cfg.secs), '-w', String(cfg.warmup), '-P', String(server.pid), ...args];
   return new Promise((resolve, reject) => {
     const proc = spawn('bash', wrap(env, 0, nofile, all), { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });

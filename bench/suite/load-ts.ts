@@ -4,13 +4,13 @@
 // message than the C client, so against the fastest servers it may be the bottleneck; the
 // runner says so in its notes.
 //
-//   node --import tsx bench/load-ts.ts -p port [-m pingpong|bulk|connect] [-c conns] [-s size]
+//   node --import tsx bench/suite/load-ts.ts -p port [-m pingpong|bulk|connect] [-c conns] [-s size]
 //        [-i idle] [-d secs] [-w warmup] [-W window] [-P server-pid] [-R]
 import { readFileSync } from 'node:fs';
-import { Socket } from '../src/io/socket.js';
-import { C } from '../src/sys/constants.js';
-import { EAGAIN, EINPROGRESS } from '../src/sys/errno.js';
-import * as libc from '../src/sys/libc.js';
+import { Socket } from '../../src/io/socket.js';
+import { C } from '../../src/sys/constants.js';
+import { EAGAIN, EINPROGRESS } from '../../src/sys/errno.js';
+import * as libc from '../../src/sys/libc.js';
 
 const CHUNK = 65536;
 const HIST = 100000;
