@@ -8,6 +8,7 @@ import {
 } from '../sys/errno.js';
 import { type Address, Socket } from '../io/socket.js';
 import type { ChannelSocket } from '../io/types.js';
+import { writeStdio } from '../io/stdio.js';
 import { SocketError, closedError, socketError } from '../errors.js';
 import { compactTraceback } from '../traceback.js';
 import { describe, requireBytes, requireSize, typeError } from '../validate.js';
@@ -349,16 +350,16 @@ export class Dispatcher implements TimerOwner {
 
   // ---- logging ----
 
-  /** 'Hit' logging: writes `log: message` to stderr. */
+  /** 'Hit' logging: writes `log: message` to stderr (synchronously **(beyond)**: see io/stdio.ts). */
   log(message: unknown): void {
-    process.stderr.write(`log: ${String(message)}\n`);
+    writeStdio(2, `log: ${String(message)}\n`);
   }
 
   /** Informational, warning and error logging: `type: message` to stdout unless ignored. */
   logInfo(message: unknown, type = 'info'): void {
     const ignored = this.ignoreLogTypes as Set<string> | readonly string[] | null | undefined;
     const hidden = ignored instanceof Set ? ignored.has(type) : Array.isArray(ignored) ? ignored.includes(type) : false;
-    if (!hidden) process.stdout.write(`${type}: ${String(message)}\n`);
+    if (!hidden) writeStdio(1, `${type}: ${String(message)}\n`);
   }
 
   // ---- events: the loop calls these ----

@@ -8,6 +8,13 @@ import { rangeError } from '../validate.js';
 
 const SET_BYTES = C.FD_SETSIZE / 8;
 
+/** The error for a descriptor select(2) cannot watch (the driver hands it to the channel). */
+export function selectRangeError(fd: number): RangeError {
+  return rangeError(
+    `select() cannot watch fd ${fd}: descriptors must be below FD_SETSIZE (${C.FD_SETSIZE}); ` +
+    `use loop({ usePoll: true }) or loop({ poller: 'epoll' }) for more connections`);
+}
+
 export class SelectPoller implements Poller {
   readonly name = 'select' as const;
   readyFds = new Int32Array(64);
@@ -27,11 +34,7 @@ export class SelectPoller implements Poller {
   };
 
   register(fd: number, events: number): void {
-    if (fd < 0 || fd >= C.FD_SETSIZE) {
-      throw rangeError(
-        `select() cannot watch fd ${fd}: descriptors must be below FD_SETSIZE (${C.FD_SETSIZE}); ` +
-        `use loop({ usePoll: true }) or loop({ poller: 'epoll' }) for more connections`);
-    }
+    if (fd < 0 || fd >= C.FD_SETSIZE) throw selectRangeError(fd);
     if (this.count === this.fds.length) {
       this.fds = grow(this.fds, this.count + 1);
       this.events = grow(this.events, this.count + 1);

@@ -5,10 +5,12 @@ import { C } from '../sys/constants.js';
 import { poll as pollSyscall } from '../sys/libc.js';
 import { socketError } from '../errors.js';
 import { type Poller, SELECT_EXPT } from '../pollers/types.js';
+import { selectRangeError } from '../pollers/select.js';
+import { writeStdio } from '../io/stdio.js';
 import type { SocketMap } from './map.js';
 import { type Channel, exception, read, readwriteIn, write } from './routing.js';
 
-const { POLLIN, POLLPRI, POLLOUT } = C;
+const { POLLIN, POLLPRI, POLLOUT, FD_SETSIZE } = C;
 
 /**
  * A poller plus the per-pass bookkeeping for one map. A pass is declare() (ask every channel),
@@ -24,6 +26,9 @@ export class Driver {
   private snapObjs: Channel[] = [];
   private snapLength = 0;
   #closed = false;
+  /** Channels declared this pass whose fd select(2) cannot watch; true while an episode lasts. */
+  private tooBig: Channel[] = [];
+  #tooBigEpisode = false;
 
   constructor(poller: Poller) {
     this.poller = poller;
@@ -83,6 +88,7 @@ export class Driver {
     n = 0;
     for (const obj of map.values()) objs[n++] = obj;
     let interested = 0;
+    this.tooBig.length = 0;
     try {
       for (let i = 0; i < n; i++) {
         const fd = fds[i]!, obj = objs[i]!;
@@ -98,6 +104,10 @@ export class Driver {
         // Skip a channel that its own readable()/writable() closed. A Dispatcher still in place
         // has _fileno === fd, which spares a map lookup per channel per pass.
         if (obj._fileno !== fd && map.get(fd) !== obj) continue;
+        if (isSelect && fd >= FD_SETSIZE) {
+          this.tooBig.push(obj);
+          continue;
+        }
         poller.register(fd, ev, obj);
         if (fd >= this.ownerPass.length) {
           const bigger = new Int32Array(Math.max(fd + 1, this.ownerPass.length * 2));
@@ -108,6 +118,7 @@ export class Driver {
         this.ownerPass[fd] = pass;
         interested++;
       }
+      if (isSelect) this.selectOverflow();
     } catch (e) {
       poller.reset();
       throw e;
@@ -118,6 +129,26 @@ export class Driver {
       this.snapLength = n;
     }
     return interested;
+  }
+
+  /**
+   * Beyond CPython, whose select() raised ValueError out of loop() for every channel: a
+   * channel select(2) cannot watch gets the RangeError through its own handleError (the default
+   * closes it), everyone else is served, and one warning per episode names the fix.
+   */
+  private selectOverflow(): void {
+    const tooBig = this.tooBig;
+    if (tooBig.length === 0) {
+      this.#tooBigEpisode = false;
+      return;
+    }
+    if (!this.#tooBigEpisode) {
+      this.#tooBigEpisode = true;
+      writeStdio(2, `warning: select() cannot watch descriptors at or above FD_SETSIZE (${FD_SETSIZE}); ` +
+        "closing those channels: use loop({ usePoll: true }) or loop({ poller: 'epoll' }) to serve more connections\n");
+    }
+    this.tooBig = [];
+    for (const obj of tooBig) obj.handleError(selectRangeError(obj._fileno ?? FD_SETSIZE));
   }
 
   /** End a pass: deliver the poller's `k` ready events to the channels declared this pass. */
