@@ -3,7 +3,7 @@
 import { readdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcessByStdio } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { once } from 'node:events';
 import { setImmediate as tick } from 'node:timers/promises';
@@ -14,10 +14,12 @@ import {
 } from '../src/index.js';
 import { reactorFor } from '../src/reactor/reactor.js';
 import { socketMap as globalMap } from '../src/reactor/map.js';
+import { POLLER_NAMES } from '../src/pollers/names.js';
+import { C } from '../src/sys/constants.js';
+import * as libc from '../src/sys/libc.js';
 
 /** The timers of socketMap (module-level callLater/callEvery). */
 export const scheduler = reactorFor(globalMap).timers;
-import * as libc from '../src/sys/libc.js';
 
 /** Open descriptors of this process. */
 export function fdCount(): number {
@@ -74,8 +76,8 @@ export async function hasIPv6(): Promise<boolean> {
 
 // ---- the integration matrix ----
 
-/** The backends of the synchronous loop(). */
-export const POLLERS: readonly PollerName[] = ['select', 'poll', 'epoll'];
+/** The backends of the synchronous loop(): src/pollers/names.ts's one list. */
+export const POLLERS: readonly PollerName[] = POLLER_NAMES;
 
 /** One address family of the integration matrix. */
 export interface Family {
@@ -161,6 +163,7 @@ export function usePrivateMap(opts: { timers?: boolean } = {}): TestResources {
     closeAll(map, true);
     for (const s of res.sockets.splice(0)) s.close();
     for (const fd of res.fds.splice(0)) libc.close(fd);
+    closeTracked();
     if (opts.timers) {
       const left = scheduler.pending;
       scheduler.clear();
@@ -213,4 +216,104 @@ export function firstLine(child: Child): Promise<string> {
 export async function stopChild(child: Child): Promise<void> {
   child.kill();
   if (child.exitCode === null) await once(child, 'exit');
+}
+
+// ---- bounded passes, captured output, tracked resources, descriptors, python3.11 ----
+
+/**
+ * Run single loop() passes over `m` (default: the test's private `map`) with `poller`, each
+ * waiting at most 10 ms, until `pred()` holds; fail naming `what` after `maxPasses`.
+ * Returns the passes it took.
+ */
+export function runUntil(pred: () => boolean, poller: PollerName, what = 'condition', maxPasses = 300, m: SocketMap = map): number {
+  let i = 0;
+  for (; i < maxPasses && !pred(); i++) loop({ timeout: 0.01, count: 1, map: m, poller });
+  assert.ok(pred(), `${what}: not within ${maxPasses} passes`);
+  return i;
+}
+
+/** Replace process.stdout/stderr.write while `fn` runs (synchronously); returns what was written. */
+export function capture(fn: () => void): { out: string; err: string } {
+  const out: string[] = [];
+  const err: string[] = [];
+  const ow = process.stdout.write;
+  const ew = process.stderr.write;
+  process.stdout.write = ((chunk: string | Uint8Array) => { out.push(String(chunk)); return true; }) as typeof process.stdout.write;
+  process.stderr.write = ((chunk: string | Uint8Array) => { err.push(String(chunk)); return true; }) as typeof process.stderr.write;
+  try {
+    fn();
+  } finally {
+    process.stdout.write = ow;
+    process.stderr.write = ew;
+  }
+  return { out: out.join(''), err: err.join('') };
+}
+
+/**
+ * capture() for an async `fn` (such as the CLI's main()): stdout/stderr are replaced until it
+ * settles, so nothing else may write meanwhile (tests in one file run one at a time).
+ */
+export async function captureAsync<T>(fn: () => Promise<T>): Promise<{ value: T; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const ow = process.stdout.write;
+  const ew = process.stderr.write;
+  process.stdout.write = ((chunk: string | Uint8Array) => { out.push(String(chunk)); return true; }) as typeof process.stdout.write;
+  process.stderr.write = ((chunk: string | Uint8Array) => { err.push(String(chunk)); return true; }) as typeof process.stderr.write;
+  try {
+    const value = await fn();
+    return { value, out: out.join(''), err: err.join('') };
+  } finally {
+    process.stdout.write = ow;
+    process.stderr.write = ew;
+  }
+}
+
+const tracked: { close(): void }[] = [];
+
+/**
+ * Close `x` after the running test (in the order tracked), before checkLeaks() counts
+ * descriptors. Needs usePrivateMap() or useTracking() in the file: their afterEach closes them.
+ */
+export function track<T extends { close(): void }>(x: T): T {
+  tracked.push(x);
+  return x;
+}
+
+/** Close everything track() collected; every close runs, then the first error is thrown. */
+export function closeTracked(): void {
+  let first: unknown = null;
+  for (const x of tracked.splice(0)) {
+    try { x.close(); } catch (e) { first ??= e; }
+  }
+  if (first !== null) throw first;
+}
+
+/** For files without usePrivateMap(): close tracked resources after each test (call before checkLeaks()). */
+export function useTracking(): void {
+  afterEach(closeTracked);
+}
+
+/** Whether `fd` is an open descriptor of this process (fcntl F_GETFD). */
+export function isOpen(fd: number): boolean {
+  return libc.fcntl(fd, C.F_GETFD, 0) >= 0;
+}
+
+let pythonFound: string | null | undefined;
+
+/**
+ * The CPython 3.11 interpreter the differential tests run (`python3.11` on PATH, or pyenv's),
+ * or null when there is none: those tests then skip.
+ */
+export function findPython(): string | null {
+  if (pythonFound !== undefined) return pythonFound;
+  pythonFound = null;
+  for (const exe of ['python3.11', '/root/.pyenv/versions/3.11.7/bin/python3.11']) {
+    const r = spawnSync(exe, ['-c', 'import sys; print(sys.version_info[:2] == (3, 11))'], { encoding: 'utf8' });
+    if (r.status === 0 && r.stdout.trim() === 'True') {
+      pythonFound = exe;
+      break;
+    }
+  }
+  return pythonFound;
 }

@@ -1,12 +1,14 @@
 // AsyncChat's input and output state machines, driven without sockets: chunk sequences go
 // straight into handleRead through an overridden recv(), and output goes to an overridden
-// send(). A property test checks that chunking never changes what the handlers see, and a
-// differential test checks the exact call sequence against CPython 3.11's asynchat.
+// send(). A property test checks that chunking never changes what the handlers see (the
+// differential test against CPython 3.11's asynchat is test/process/chat-differential.test.ts).
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import fc from 'fast-check';
 import { checkLeaks } from '../helpers.js';
+import {
+  type Ev, C, F, bytes, Feeder, feeder, merged, bytesTermArb, numTermArb, termArb, streamArb, cutsArb, chunk, run,
+} from '../fixtures/chat-feeder.js';
 import {
   AsyncChat, SimpleProducer, findPrefixAtEnd, BlockingIOError, SocketError, errno,
   type Producer, type Terminator,
@@ -14,68 +16,6 @@ import {
 
 checkLeaks();
 
-type Ev = ['c', string] | ['f'];
-const C = (s: string): Ev => ['c', s];
-const F: Ev = ['f'];
-const bytes = (s: string) => Buffer.from(s, 'latin1');
-
-/** A socketless chat channel: recv() serves queued chunks, handlers record events. */
-class Feeder extends AsyncChat {
-  chunks: (Uint8Array | string)[] = [];
-  events: Ev[] = [];
-  received: unknown[] = [];
-  /** Terminators to switch to, in turn, inside foundTerminator. */
-  schedule: Terminator[] = [];
-  k = 0;
-  errors: unknown[] = [];
-
-  override recv(_n: number): Buffer {
-    const c = this.chunks.shift();
-    if (c === undefined) throw new BlockingIOError(errno.EAGAIN!, 'recv');
-    return c as Buffer;
-  }
-
-  override collectIncomingData(data: Buffer): void {
-    this.received.push(data);
-    this.events.push(['c', Buffer.from(data).toString('latin1')]);
-  }
-
-  override foundTerminator(): void {
-    this.events.push(['f']);
-    if (this.schedule.length > 0) this.setTerminator(this.schedule[this.k++ % this.schedule.length]!);
-  }
-
-  override handleError(err: unknown): void {
-    this.errors.push(err);
-  }
-
-  /** Feed each chunk through one handleRead. */
-  feed(...chunks: (Uint8Array | string)[]): Ev[] {
-    for (const c of chunks) {
-      this.chunks.push(typeof c === 'string' ? bytes(c) : c);
-      this.handleRead();
-    }
-    return this.events;
-  }
-}
-
-function feeder(term: Terminator, schedule: Terminator[] = []): Feeder {
-  const f = new Feeder();
-  f.setTerminator(term);
-  f.schedule = schedule;
-  return f;
-}
-
-/** Consecutive data events merged: what a protocol sees, independent of read boundaries. */
-function merged(events: Ev[]): Ev[] {
-  const out: Ev[] = [];
-  for (const e of events) {
-    const last = out[out.length - 1];
-    if (e[0] === 'c' && last && last[0] === 'c') last[1] += e[1];
-    else out.push(e[0] === 'c' ? ['c', e[1]] : ['f']);
-  }
-  return out;
-}
 
 describe('AsyncChat input: terminators', () => {
   it('bytes terminator: several messages in one read, and empty messages', () => {
@@ -532,32 +472,6 @@ describe('bad input', () => {
   });
 });
 
-// ---- chunking invariance ----
-
-const ALPHABET = [0x61, 0x62, 0x0d, 0x0a, 0x2e]; // a b \r \n .
-const byteArb = fc.constantFrom(...ALPHABET);
-const bytesTermArb = fc.array(byteArb, { minLength: 1, maxLength: 5 }).map((a) => Buffer.from(a) as Terminator);
-const numTermArb = fc.integer({ min: 1, max: 25 }) as fc.Arbitrary<Terminator>;
-const termArb = fc.oneof(bytesTermArb, numTermArb);
-const streamArb = fc.array(byteArb, { maxLength: 300 }).map((a) => Buffer.from(a));
-const cutsArb = fc.array(fc.integer({ min: 0, max: 300 }), { maxLength: 40 });
-
-function chunk(stream: Buffer, cuts: number[]): Buffer[] {
-  const points = [...new Set(cuts.filter((c) => c > 0 && c < stream.length))].sort((a, b) => a - b);
-  const out: Buffer[] = [];
-  let prev = 0;
-  for (const p of [...points, stream.length]) {
-    out.push(stream.subarray(prev, p));
-    prev = p;
-  }
-  return out.filter((b) => b.length > 0);
-}
-
-function run(term: Terminator, schedule: Terminator[], chunks: Buffer[]) {
-  const f = feeder(term, schedule);
-  f.feed(...chunks);
-  return { events: merged(f.events), pending: f.acInBuffer.toString('latin1'), term: f.getTerminator() };
-}
 
 describe('chunking invariance (property)', () => {
   const check = (name: string, first: fc.Arbitrary<Terminator>, schedule: fc.Arbitrary<Terminator[]>) => {
@@ -586,175 +500,5 @@ describe('chunking invariance (property)', () => {
     const bytewise = run('\r\n', [], [...stream].map((b) => Buffer.from([b])));
     assert.deepEqual(bytewise, whole);
     assert.equal(whole.events.filter((e) => e[0] === "f").length, 6);
-  });
-});
-
-// ---- differential test against CPython 3.11's asynchat ----
-
-function findPython(): string | null {
-  for (const exe of ['python3.11', '/root/.pyenv/versions/3.11.7/bin/python3.11']) {
-    const r = spawnSync(exe, ['-c', 'import sys; print(sys.version_info[:2] == (3, 11))'], { encoding: 'utf8' });
-    if (r.status === 0 && r.stdout.trim() === 'True') return exe;
-  }
-  return null;
-}
-const python = findPython();
-
-const PY_HARNESS = String.raw`
-import sys, json, warnings
-warnings.simplefilter('ignore')
-import asynchat
-
-def term(t):
-    if t is None: return None
-    if isinstance(t, int): return t
-    return bytes.fromhex(t['hex'])
-
-class Rec(asynchat.async_chat):
-    def __init__(self, chunks, schedule):
-        asynchat.async_chat.__init__(self)
-        self.chunks = chunks
-        self.schedule = schedule
-        self.k = 0
-        self.events = []
-    def recv(self, n):
-        return self.chunks.pop(0)
-    def collect_incoming_data(self, data):
-        self.events.append(['c', data.hex()])
-    def found_terminator(self):
-        self.events.append(['f'])
-        if self.schedule:
-            self.set_terminator(self.schedule[self.k % len(self.schedule)])
-            self.k += 1
-
-out = []
-for case in json.load(sys.stdin):
-    chunks = [bytes.fromhex(c) for c in case['chunks']]
-    r = Rec(chunks, [term(t) for t in case['schedule']])
-    r.set_terminator(term(case['term']))
-    for _ in range(len(chunks)):
-        r.handle_read()
-    t = r.get_terminator()
-    out.append({'events': r.events, 'pending': r.ac_in_buffer.hex(),
-                'term': t if (t is None or isinstance(t, int)) else {'hex': t.hex()}})
-json.dump(out, sys.stdout)
-`;
-
-describe('same calls as CPython 3.11 asynchat (differential)', { skip: python === null ? 'python3.11 is not installed' : false }, () => {
-  it('identical collectIncomingData/foundTerminator sequences for the same reads', () => {
-    const toJson = (t: Terminator) => (t === null || typeof t === 'number' ? t : { hex: Buffer.from(t as Uint8Array).toString('hex') });
-    const caseArb = fc.record({
-      term: termArb,
-      schedule: fc.oneof(fc.constant([] as Terminator[]), fc.array(fc.oneof(termArb, fc.constant(null)), { minLength: 1, maxLength: 4 })),
-      stream: streamArb,
-      cuts: cutsArb,
-    });
-    const cases = fc.sample(caseArb, { numRuns: 300, seed: 11 });
-    cases.push({ term: bytes('\r\n.\r\n'), schedule: [], stream: bytes('a\r\n.\r\r\n.\r\n\r\n.x\r\n.\r\n'), cuts: [3, 5, 6, 12, 14] });
-    const payload = cases.map((c) => ({
-      term: toJson(c.term),
-      schedule: c.schedule.map(toJson),
-      chunks: chunk(c.stream, c.cuts).map((b) => b.toString('hex')),
-    }));
-    const r = spawnSync(python!, ['-c', PY_HARNESS], { input: JSON.stringify(payload), encoding: 'utf8', maxBuffer: 64 << 20 });
-    assert.equal(r.status, 0, r.stderr);
-    const expected = JSON.parse(r.stdout) as { events: (['c', string] | ['f'])[]; pending: string; term: unknown }[];
-    assert.equal(expected.length, cases.length);
-    cases.forEach((c, i) => {
-      const f = feeder(c.term, c.schedule);
-      for (const piece of chunk(c.stream, c.cuts)) f.feed(piece);
-      const got = {
-        events: f.events.map((e) => (e[0] === 'c' ? ['c', Buffer.from(e[1], 'latin1').toString('hex')] : ['f'])),
-        pending: f.acInBuffer.toString('hex'),
-        term: toJson(f.getTerminator()),
-      };
-      assert.deepEqual(got, expected[i], `case ${i}: ${JSON.stringify(payload[i])}`);
-    });
-  });
-});
-
-const PY_OUTPUT_HARNESS = String.raw`
-import sys, json, warnings
-warnings.simplefilter('ignore')
-import asynchat
-
-class Out(asynchat.async_chat):
-    def __init__(self):
-        asynchat.async_chat.__init__(self)
-        self.connected = True
-        self.take = 0
-        self.events = []
-    def send(self, data):
-        n = min(self.take, len(data))
-        self.events.append(['s', bytes(data).hex(), n])
-        return n
-    def handle_close(self):
-        self.events.append(['x'])
-        self.connected = False
-
-out = []
-for ops in json.load(sys.stdin):
-    o = Out()
-    for op in ops:
-        k = op[0]
-        if k == 'push': o.push(bytes.fromhex(op[1]))
-        elif k == 'simple': o.push_with_producer(asynchat.simple_producer(bytes.fromhex(op[1]), op[2]))
-        elif k == 'bytes': o.push_with_producer(bytes.fromhex(op[1]))
-        elif k == 'cwd': o.close_when_done()
-        elif k == 'obs': o.ac_out_buffer_size = op[1]
-        elif k == 'take': o.take = op[1]
-        elif k == 'send': o.initiate_send()
-    out.append(o.events)
-json.dump(out, sys.stdout)
-`;
-
-describe('same output as CPython 3.11 asynchat (differential)', { skip: python === null ? 'python3.11 is not installed' : false }, () => {
-  it('identical send()/handleClose() sequences for the same pushes, producers and socket', () => {
-    class Out extends AsyncChat {
-      take = 0;
-      events: (['s', string, number] | ['x'])[] = [];
-      constructor() {
-        super();
-        this.connected = true;
-      }
-      override send(data: Uint8Array): number {
-        const n = Math.min(this.take, data.length);
-        this.events.push(['s', Buffer.from(data).toString('hex'), n]);
-        return n;
-      }
-      override handleClose(): void {
-        this.events.push(['x']);
-        this.connected = false;
-      }
-    }
-    const hex = fc.uint8Array({ maxLength: 40 }).map((a) => Buffer.from(a).toString('hex'));
-    const op = fc.oneof(
-      fc.tuple(fc.constant('push'), hex),
-      fc.tuple(fc.constant('simple'), hex, fc.integer({ min: 1, max: 9 })),
-      fc.tuple(fc.constant('bytes'), hex),
-      fc.tuple(fc.constant('cwd')),
-      fc.tuple(fc.constant('obs'), fc.integer({ min: 1, max: 16 })),
-      fc.tuple(fc.constant('take'), fc.integer({ min: 0, max: 20 })),
-      fc.tuple(fc.constant('send')),
-      fc.tuple(fc.constant('send')),
-    );
-    const cases = fc.sample(fc.array(op, { maxLength: 30 }), { numRuns: 300, seed: 7 }) as unknown[][];
-    const r = spawnSync(python!, ['-c', PY_OUTPUT_HARNESS], { input: JSON.stringify(cases), encoding: 'utf8', maxBuffer: 64 << 20 });
-    assert.equal(r.status, 0, r.stderr);
-    const expected = JSON.parse(r.stdout) as unknown[];
-    cases.forEach((ops, i) => {
-      const o = new Out();
-      for (const step of ops as [string, ...unknown[]][]) {
-        const [k, a, b] = step;
-        if (k === 'push') o.push(Buffer.from(a as string, 'hex'));
-        else if (k === 'simple') o.pushWithProducer(new SimpleProducer(Buffer.from(a as string, 'hex'), b as number));
-        else if (k === 'bytes') o.pushWithProducer(Buffer.from(a as string, 'hex'));
-        else if (k === 'cwd') o.closeWhenDone();
-        else if (k === 'obs') o.acOutBufferSize = a as number;
-        else if (k === 'take') o.take = a as number;
-        else if (k === 'send') o.initiateSend();
-      }
-      assert.deepEqual(o.events, expected[i], `case ${i}: ${JSON.stringify(ops)}`);
-    });
   });
 });
