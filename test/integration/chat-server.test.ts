@@ -1,10 +1,11 @@
 // The example chat server (examples/chat-server.ts) with several node:net users: nicks,
-// broadcast, nick changes, /who, /quit, errors, a vanished client, and the CLI.
+// broadcast, nick changes, /who, /quit, errors, a vanished client (its command line:
+// test/process/example-servers.test.ts).
 import { describe, it, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import net from 'node:net';
-import { checkLeaks, pumpLoop, spawnExample, firstLine, stopChild } from '../helpers.js';
+import { checkLeaks, pumpLoop } from '../helpers.js';
 import { closeAll, type SocketMap } from '../../src/index.js';
 import { ChatServer, MAX_LINE } from '../../src/examples/chat-server.js';
 
@@ -137,23 +138,5 @@ describe('chat server', () => {
     assert.equal(await a.next(), `* ${c.guest} joined`);
     await c.say('/nick b'); // the nick is free again
     assert.equal(await c.next(), '* you are now b');
-  });
-
-  it('the CLI prints the bound address first and serves', async () => {
-    const child = spawnExample('chat-server', ['--host', '127.0.0.1', '--port', '0']);
-    try {
-      const first = await firstLine(child);
-      const m = /^chat-server listening on 127\.0\.0\.1:(\d+)$/.exec(first);
-      assert.ok(m, first);
-      const sock = net.connect(Number(m[1]), '127.0.0.1');
-      clients.push(sock);
-      let got = '';
-      sock.on('data', (d) => { got += d.toString(); });
-      sock.write('/nick cli\n/who\n/quit\n');
-      await once(sock, 'close');
-      assert.equal(got, '* welcome to the asyncore chat, guest1; /nick NAME to change your nick, /help for more\r\n* you are now cli\r\n* here: cli\r\n* bye\r\n');
-    } finally {
-      await stopChild(child);
-    }
   });
 });

@@ -1,59 +1,17 @@
-// The example SMTP server (examples/smtp-server.ts) against real clients: Python's smtplib in
-// a child python3.11 process, and hand-written sessions over node:net, including malformed ones
-// after which the server must still serve the next client. The loop runs in this process, in
-// bounded passes interleaved with Node's event loop so the clients can run too.
-import { describe, it, afterEach } from 'node:test';
+// The example SMTP server (src/examples/smtp-server.ts) against hand-written sessions over
+// node:net, including malformed ones after which the server must still serve the next client.
+// The loop runs in this process, in bounded passes interleaved with Node's event loop so the
+// clients can run too. (smtplib as the client: test/process/smtp-smtplib.test.ts; the
+// program's command line: test/process/example-servers.test.ts.)
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { once } from 'node:events';
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import net from 'node:net';
-import { checkLeaks, tempDir, pumpLoop, spawnExample, firstLine, stopChild } from '../helpers.js';
-import { closeAll, type Address, type SocketMap } from '../../src/index.js';
-import { SMTPServer, type MessageOptions, parsePath } from '../../src/examples/smtp-server.js';
+import { checkLeaks, tempDir } from '../helpers.js';
+import { SMTPServer, parsePath } from '../../src/examples/smtp-server.js';
+import { clients, start, useSmtpCleanup } from '../fixtures/smtp.js';
 
-const maps: SocketMap[] = [];
-const dirs: { cleanup(): void }[] = [];
-const clients: net.Socket[] = [];
-afterEach(() => {
-  for (const c of clients.splice(0)) c.destroy();
-  for (const m of maps.splice(0)) closeAll(m);
-  for (const d of dirs.splice(0)) d.cleanup();
-});
+useSmtpCleanup();
 checkLeaks(); // after the cleanup hook: hooks run in order
-
-function findPython(): string | null {
-  for (const exe of ['python3.11', '/root/.pyenv/versions/3.11.7/bin/python3.11']) {
-    const r = spawnSync(exe, ['-c', 'import smtplib, sys; print(sys.version_info[:2] == (3, 11))'], { encoding: 'utf8' });
-    if (r.status === 0 && r.stdout.trim() === 'True') return exe;
-  }
-  return null;
-}
-const python = findPython();
-
-interface Delivery { mailfrom: string; rcpttos: string[]; data: Buffer; options: MessageOptions }
-
-class RecordingServer extends SMTPServer {
-  deliveries: Delivery[] = [];
-  override processMessage(peer: Address, mailfrom: string, rcpttos: string[], data: Buffer, options: MessageOptions): string | null {
-    this.deliveries.push({ mailfrom, rcpttos, data, options });
-    return super.processMessage(peer, mailfrom, rcpttos, data, options);
-  }
-}
-
-function start(opts: { dataSizeLimit?: number } = {}) {
-  const map: SocketMap = new Map();
-  maps.push(map);
-  const t = tempDir('asyncore-smtp-');
-  dirs.push(t);
-  const server = new RecordingServer(['127.0.0.1', 0], { dir: t.dir, map, fqdn: 'mx.test', ...opts });
-  const port = (server.address() as [string, number])[1];
-  const pump = pumpLoop(map);
-  const files = () => readdirSync(t.dir).filter((f) => f.endsWith('.eml')).sort();
-  const file = (name: string) => readFileSync(join(t.dir, name));
-  return { map, server, port, pump, files, file };
-}
 
 /** A line-oriented SMTP client over node:net whose replies arrive while `pump` runs the loop. */
 async function connect(port: number, pump: (done: () => boolean, what: string) => Promise<void>) {
@@ -90,51 +48,6 @@ async function connect(port: number, pump: (done: () => boolean, what: string) =
   assert.match(await reply(), /^220 mx\.test /);
   return { sock, cmd, send, reply, waitClosed, lines };
 }
-
-// A message with the things SMTP transparency is about: lines starting with dots, a line that
-// is only a dot, CRLF line ends, 8-bit bytes, and enough of it to take several reads.
-const MESSAGE = Buffer.concat([
-  Buffer.from('From: alice@example.com\r\nTo: bob@example.com\r\nSubject: dots\r\n\r\n'),
-  Buffer.from('.leading dot\r\n..two dots\r\n.\r\nmiddle . line\r\n'),
-  Buffer.from('caf\u00e9 8-bit: \u00e9\u00e8\r\n', 'utf8'),
-  Buffer.from(Array.from({ length: 3000 }, (_, i) => `line ${i} ${'x'.repeat(i % 90)}\r\n`).join('')),
-  Buffer.from('.\r\nlast line\r\n'),
-]);
-
-describe('SMTP server: Python smtplib as the client', { skip: python === null ? 'python3.11 is not installed' : false }, () => {
-  it('accepts a message from smtplib; the stored file is what was sent, dot-unstuffed', async () => {
-    const { server, port, pump, files, file } = start();
-    const script = `
-import smtplib, sys
-msg = sys.stdin.buffer.read()
-with smtplib.SMTP('127.0.0.1', ${port}, timeout=20) as s:
-    refused = s.sendmail('alice@example.com', ['bob@example.com', 'carol@example.com'], msg)
-    print('refused', len(refused), 'esmtp', s.does_esmtp, 'size', s.has_extn('size'))
-`;
-    const child = spawn(python!, ['-c', script], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    let exit: number | null | undefined;
-    child.stdout.on('data', (d) => { out += d; });
-    child.stderr.on('data', (d) => { err += d; });
-    child.on('exit', (code) => { exit = code; });
-    child.stdin.end(MESSAGE);
-    try {
-      await pump(() => exit !== undefined, 'smtplib to finish', 2000);
-    } finally {
-      if (exit === undefined) child.kill();
-    }
-    assert.equal(exit, 0, err);
-    assert.equal(out.trim(), 'refused 0 esmtp True size True');
-    await pump(() => server._map.size === 1, 'the channel to close after QUIT');
-    assert.equal(files().length, 1);
-    assert.ok(file(files()[0]!).equals(MESSAGE), 'stored file equals the message');
-    const d = server.deliveries[0]!;
-    assert.equal(d.mailfrom, 'alice@example.com');
-    assert.deepEqual(d.rcpttos, ['bob@example.com', 'carol@example.com']);
-    assert.deepEqual(d.options.mailOptions, [`SIZE=${MESSAGE.length}`]);
-  });
-});
 
 describe('SMTP server: sessions over node:net', () => {
   it('a malformed session gets the right 5xx replies, and the server serves the next session', async () => {
@@ -252,30 +165,6 @@ describe('SMTP server: pieces', () => {
       assert.throws(() => new SMTPServer(['127.0.0.1', 0], { dir: t.dir, dataSizeLimit: -1, map: new Map() }), RangeError);
     } finally {
       t.cleanup();
-    }
-  });
-
-  it('the CLI prints the bound address first and serves', async () => {
-    const t = tempDir();
-    dirs.push(t);
-    const child = spawnExample('smtp-server', ['--host', '127.0.0.1', '--port', '0', '--dir', t.dir]);
-    try {
-      const first = await firstLine(child);
-      const m = /^smtp-server listening on 127\.0\.0\.1:(\d+)$/.exec(first);
-      assert.ok(m, first);
-      // A whole session in one write; the server runs in the child, so plain async I/O here.
-      const sock = net.connect(Number(m[1]), '127.0.0.1');
-      clients.push(sock);
-      let replies = '';
-      sock.on('data', (d) => { replies += d.toString(); });
-      sock.write('HELO cli.test\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<d@e.f>\r\nDATA\r\nhello\r\n.\r\nQUIT\r\n');
-      await once(sock, 'close');
-      assert.match(replies, /^220 .*\r\n250 .*\r\n250 OK\r\n250 OK\r\n354 .*\r\n250 OK\r\n221 Bye\r\n$/);
-      const stored = readdirSync(t.dir).filter((f) => f.endsWith('.eml'));
-      assert.equal(stored.length, 1);
-      assert.equal(readFileSync(join(t.dir, stored[0]!), 'utf8'), 'hello\r\n');
-    } finally {
-      await stopChild(child);
     }
   });
 });
