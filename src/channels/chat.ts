@@ -98,6 +98,11 @@ export class AsyncChat extends Dispatcher {
     this.#inPos = 0;
   }
 
+  /** **(beyond)** How many bytes of output are queued (producers count once they have produced). */
+  get outQueuedBytes(): number {
+    return this.#outBytes;
+  }
+
   /** A snapshot of the output queue (Python's `producer_fifo`): Buffers, producers, and `null` for closeWhenDone. */
   get producerFifo(): ReadonlyArray<Buffer | Producer | null> {
     return this.#fifo.toArray();

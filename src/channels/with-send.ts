@@ -50,6 +50,11 @@ export class DispatcherWithSend extends Dispatcher {
     return true;
   }
 
+  /** **(beyond)** How many bytes are still to be sent (`outBuffer.length` without joining the queue). */
+  get outQueuedBytes(): number {
+    return this.#size;
+  }
+
   /** What is still to be sent. */
   get outBuffer(): Buffer {
     if (this.#chunks.length > 1) this.#chunks = [Buffer.concat(this.#chunks, this.#size)];

@@ -16,6 +16,20 @@ type OptionSpec = NonNullable<Parameters<typeof parseArgs>[0]>['options'];
 
 export function parse(cmd: string, args: string[], options: OptionSpec, positionals = 0): { values: Record<string, string | boolean | undefined>; positionals: string[] } | null {
   let r;
+  // parseArgs reads "--port -1" as an option with no value ("ambiguous"): a value that looks
+  // like a negative number belongs to the option before it, so its own check can explain.
+  const joined: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!, next = args[i + 1];
+    const spec = a.startsWith('--') && !a.includes('=') ? (options as Record<string, { type: string }> | undefined)?.[a.slice(2)] : undefined;
+    if (spec?.type === 'string' && next !== undefined && /^-\d/.test(next)) {
+      joined.push(`${a}=${next}`);
+      i++;
+    } else {
+      joined.push(a);
+    }
+  }
+  args = joined;
   try {
     r = parseArgs({ args, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: positionals > 0, strict: true });
   } catch (e) {

@@ -48,7 +48,7 @@ prints the response as it arrives, headers and body. IPv4 and host names; no TLS
 Options:
   --timeout SECONDS   give up after this long (default: 30)
   -h, --help          show this help`,
-  'chat-server': `Usage: ${PROG} chat-server [--host HOST] [--port PORT] [--poller NAME] [--name NAME]
+  'chat-server': `Usage: ${PROG} chat-server [--host HOST] [--port PORT] [--poller NAME] [--name NAME] [--idle-timeout SECONDS]
 
 A multi-user line chat (examples/chat-server.ts, built on AsyncChat): what one user says
 goes to everyone else; /nick NAME, /who, /quit and /help are commands. The first line of
@@ -59,7 +59,12 @@ Options:
   --port PORT     port to bind, 0 for any free port (default: 7777)
   --poller NAME   run loop() with select, poll or epoll (default: loopAsync)
   --name NAME     the room's name in the welcome line
-  -h, --help      show this help`,
+  --idle-timeout SECONDS
+                  close a member after this long without a line (default: never)
+  -h, --help      show this help
+
+A member who does not read is disconnected with a notice once 256 KiB of output waits
+for them; control characters in what members say are shown as \\xNN.`,
   'smtp-server': `Usage: ${PROG} smtp-server --dir DIR [--host HOST] [--port PORT] [--poller NAME]
 
 A small SMTP server (examples/smtp-server.ts, built on AsyncChat, in the manner of Python's

@@ -57,10 +57,12 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 if (isMain(import.meta.url)) {
-  // `asyncore demo | head`: a reader that went away is not an error.
+  // `asyncore echo-server | head -1`: a reader that went away is not an error, and must not
+  // stop a server (exiting 0 here told a supervisor the server had finished). What would have
+  // gone to that stream is dropped; the process goes on.
   for (const stream of [process.stdout, process.stderr]) {
     stream.on('error', (e: NodeJS.ErrnoException) => {
-      if (e.code === 'EPIPE') process.exit(0);
+      if (e.code === 'EPIPE' || e.code === 'ERR_STREAM_DESTROYED') return;
       throw e;
     });
   }

@@ -5,7 +5,7 @@ import { CliError } from './args.js';
 import { PROG } from './help.js';
 
 /**
- * Serve the global map until it is empty. SIGINT/SIGTERM close every channel, which empties
+ * Serve the global map until it is empty. SIGINT/SIGTERM/SIGHUP close every channel, which empties
  * the map and ends the loop, so the command exits 0. Without a poller, `loopAsync` serves it
  * inside Node's event loop (libuv's epoll), where the signal listeners run at once. With an
  * explicit poller, the synchronous `loop()` runs with it one pass at a time, yielding to Node
@@ -26,8 +26,11 @@ export async function serveUntilStopped(poller: asyncore.PollerName | undefined)
   };
   const onInt = () => stop('SIGINT');
   const onTerm = () => stop('SIGTERM');
+  // A closed terminal (SIGHUP) stops the server as SIGTERM does: channels closed, exit 0.
+  const onHup = () => stop('SIGHUP');
   process.on('SIGINT', onInt);
   process.on('SIGTERM', onTerm);
+  process.on('SIGHUP', onHup);
   try {
     if (poller === undefined) {
       await asyncore.loopAsync({ map });
@@ -40,6 +43,7 @@ export async function serveUntilStopped(poller: asyncore.PollerName | undefined)
   } finally {
     process.off('SIGINT', onInt);
     process.off('SIGTERM', onTerm);
+    process.off('SIGHUP', onHup);
   }
 }
 

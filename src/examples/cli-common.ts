@@ -1,9 +1,48 @@
 // The command-line plumbing the examples and the CLI share: the --port check, how the bound
 // address is printed, and the one check of "was this module started directly".
-import { realpathSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type * as asyncore from '../index.js';
+import * as asyncore from '../index.js';
+
+let backlog: number | undefined;
+
+/**
+ * The listen backlog the servers use: the kernel's SOMAXCONN (/proc/sys/net/core/somaxconn),
+ * else 4096. The classic examples' 5 turned most of a burst of connects away.
+ */
+export function listenBacklog(): number {
+  if (backlog === undefined) {
+    let n = NaN;
+    try {
+      n = Number(readFileSync('/proc/sys/net/core/somaxconn', 'latin1').trim());
+    } catch {
+      // not Linux, or /proc is not mounted
+    }
+    backlog = Number.isInteger(n) && n > 0 ? n : 4096;
+  }
+  return backlog;
+}
+
+/**
+ * Create `d`'s socket for `host` and bind it to [host, port]: AF_INET6 for an IPv6 literal,
+ * else AF_INET, and AF_INET6 after all when getaddrinfo has no IPv4 address for the name.
+ */
+export function bindInet(d: asyncore.Dispatcher, host: string, port: number): void {
+  const families = host.includes(':') ? [asyncore.AF_INET6] : [asyncore.AF_INET, asyncore.AF_INET6];
+  for (let i = 0; ; i++) {
+    d.createSocket(families[i]);
+    try {
+      d.setReuseAddr();
+      d.bind([host, port]);
+      return;
+    } catch (e) {
+      d.close();
+      const gai = e instanceof asyncore.SocketError && e.syscall === 'getaddrinfo';
+      if (!gai || i + 1 >= families.length) throw e;
+    }
+  }
+}
 
 /** `host:port`, `[v6]:port` or the Unix path. */
 export function formatAddress(addr: asyncore.Address): string {

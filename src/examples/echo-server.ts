@@ -5,11 +5,13 @@
 import { parseArgs } from 'node:util';
 import { inspect } from 'node:util';
 import * as asyncore from '../index.js';
-import { isMain } from './cli-common.js';
+import { bindInet, isMain, listenBacklog } from './cli-common.js';
 
 export class EchoHandler extends asyncore.DispatcherWithSend {
   /** (beyond) The idle timer set by closeWhenIdle(), pushed back by every read. */
   idle: asyncore.TimerHandle | null = null;
+  /** (beyond) The peer half-closed: send what is queued, then close. */
+  draining = false;
 
   override handleRead(): void {
     const data = this.recv(8192);
@@ -17,6 +19,27 @@ export class EchoHandler extends asyncore.DispatcherWithSend {
       this.idle?.reset();
       this.send(data);
     }
+  }
+
+  // (beyond) Reading stops at the output high-water mark (DispatcherWithSend), so a client that
+  // sends and never reads is held back by TCP instead of growing our memory.
+  override readable(): boolean {
+    return !this.draining && super.readable();
+  }
+
+  // (beyond) CPython's handler closed at once on EOF and dropped the queued echo; a client that
+  // half-closes after sending gets everything back first.
+  override handleClose(): void {
+    if (this.connected && !this.draining && this.outQueuedBytes > 0) {
+      this.draining = true;
+      return;
+    }
+    this.close();
+  }
+
+  override handleWrite(): void {
+    super.handleWrite();
+    if (this.draining && this.outQueuedBytes === 0) this.close();
   }
 
   /** (beyond) Close the connection once it has sent nothing for `seconds`. */
@@ -37,12 +60,17 @@ export class EchoServer extends asyncore.Dispatcher {
   /** (beyond) Seconds of silence after which a connection is closed (null: never). */
   idleSeconds: number | null = null;
 
-  constructor(host: string, port: number, map?: asyncore.SocketMap, family: number = asyncore.AF_INET) {
+  /** `family`: AF_UNIX for a path; otherwise the family follows the host (IPv4 or IPv6). */
+  constructor(host: string, port: number, map?: asyncore.SocketMap, family?: number) {
     super(null, map);
-    this.createSocket(family);
-    this.setReuseAddr();
-    this.bind(family === asyncore.AF_UNIX ? host : [host, port]);
-    this.listen(5);
+    if (family === asyncore.AF_UNIX || family === asyncore.AF_INET6) {
+      this.createSocket(family);
+      this.setReuseAddr();
+      this.bind(family === asyncore.AF_UNIX ? host : [host, port]);
+    } else {
+      bindInet(this, host, port);
+    }
+    this.listen(listenBacklog()); // (beyond) the documentation's 5 turns a burst of connects away
   }
 
   override handleAccepted(sock: asyncore.Socket, addr: asyncore.Address): void {
