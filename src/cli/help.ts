@@ -13,6 +13,7 @@ Commands:
   http-get URL      the documentation's HTTP/1.0 client: prints headers and body
   chat-server       a line-based chat room built on AsyncChat
   smtp-server       a small SMTP server that stores each message in a directory
+  forward           the classic port forwarder: relays each connection to HOST:PORT
   bench             run the benchmark suite and print its table (from a clone)
 
 Options:
@@ -77,6 +78,21 @@ Options:
   --port PORT     port to bind, 0 for any free port (default: 8025)
   --poller NAME   run loop() with select, poll or epoll (default: loopAsync)
   -h, --help      show this help`,
+  forward: `Usage: ${PROG} forward --listen [HOST:]PORT --to HOST:PORT [--poller NAME]
+
+The classic asyncore port forwarder (examples/port-forwarder.ts): each connection accepted on
+the listening address gets its own connection to the target, and the two relay to each other.
+A side stops reading while the other has more than 512 KiB queued (back-pressure); one side's
+EOF is passed on as shutdown(SHUT_WR) once its data is sent (half-close); a refused or reset
+connection closes the other side. The first line of output is the bound address.
+Ctrl-C (SIGINT) or SIGTERM closes every channel and exits 0.
+
+Options:
+  --listen [HOST:]PORT   address to listen on, 0 for any free port (HOST default: localhost;
+                         [::1]:PORT for IPv6)
+  --to HOST:PORT         where to forward each connection
+  --poller NAME          run loop() with select, poll or epoll (default: loopAsync)
+  -h, --help             show this help`,
   bench: `Usage: ${PROG} bench [--quick]
 
 Runs the benchmark suite (bench/run.ts) and prints its table. The suite is part of the

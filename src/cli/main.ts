@@ -8,6 +8,7 @@ import { bench } from './bench.js';
 import { chatServer } from './chat-server.js';
 import { demo } from './demo.js';
 import { echoServer } from './echo-server.js';
+import { forward } from './forward.js';
 import { HELP, PROG } from './help.js';
 import { httpGet } from './http-get.js';
 import { version } from './package-info.js';
@@ -19,6 +20,7 @@ const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   'http-get': httpGet,
   'chat-server': chatServer,
   'smtp-server': smtpServer,
+  forward,
   bench,
 };
 

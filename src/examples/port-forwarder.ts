@@ -1,0 +1,237 @@
+// The classic asyncore port forwarder (a TCP proxy): a listening dispatcher; each accepted
+// connection opens its own connection to the target, and two DispatcherWithSend channels
+// relay to each other.
+// Run: node --import tsx examples/port-forwarder.ts --listen [HOST:]PORT --to HOST:PORT [--poller NAME]
+// (or `asyncore forward ...`).
+//
+// Beyond the classic recipe, which read as fast as it could, closed both sides at the first
+// EOF and dropped what was queued:
+// - back-pressure: a side stops reading while its peer has more than `outHighWater` bytes
+//   queued, so a slow reader on either side holds the fast one back through TCP;
+// - half-close: one side's EOF becomes shutdown(SHUT_WR) on the other once everything read
+//   from it has been sent; a side closes when both of its directions are done;
+// - a refused or reset connection closes the other side once, and the reason is logged.
+import * as asyncore from '../index.js';
+import { formatAddress } from './cli-common.js';
+
+/** How much each side asks recv(2) for: big reads, few passes, for bulk traffic. */
+export const RELAY_RECV_SIZE = 256 * 1024;
+/** The default bound on a side's queued output before its peer stops reading. */
+export const RELAY_HIGH_WATER = 512 * 1024;
+
+/** One side of a forwarded connection: what it reads is sent to `peer`. */
+export class Relay extends asyncore.DispatcherWithSend {
+  /** The other side (null until paired). */
+  peer: Relay | null = null;
+  /** This side sent its EOF: reading is over. */
+  readEof = false;
+  /** Our write side toward this socket is shut down (after the peer's EOF and a flush). */
+  wrShut = false;
+  /** The peer's EOF is to be relayed as shutdown(SHUT_WR) once the queue is flushed. */
+  shutPending = false;
+  /** Where log lines name this side ('client' or 'upstream'). */
+  role = 'client';
+  /** How much one read asks for. */
+  recvSize = RELAY_RECV_SIZE;
+  #aborted = false;
+
+  /** True while this side's queued output is at or below `outHighWater` (DispatcherWithSend's test). */
+  hasRoom(): boolean {
+    return super.readable();
+  }
+
+  // Read only while the peer is connected and has room for more: the back-pressure.
+  override readable(): boolean {
+    const peer = this.peer;
+    return !this.readEof && peer !== null && peer.connected && peer.hasRoom();
+  }
+
+  override handleConnect(): void {
+    // The upstream connection is made; the client side starts reading (readable() sees it).
+  }
+
+  override handleRead(): void {
+    this.#readOnce();
+  }
+
+  // One recv: data goes to the peer, EOF is relayed, an error aborts both sides. True while
+  // the socket may have more to read now.
+  #readOnce(): boolean {
+    const sock = this.socket;
+    const peer = this.peer;
+    if (sock === null || peer === null) return false;
+    let data: Buffer;
+    try {
+      // The socket's own recv, not Dispatcher.recv: EOF must not mean handleClose() here,
+      // since the other direction may still be running (half-close).
+      data = sock.recv(this.recvSize) as Buffer;
+    } catch (e) {
+      if (e instanceof asyncore.BlockingIOError) return false;
+      if (e instanceof asyncore.SocketError) {
+        this.abort(e);
+        return false;
+      }
+      throw e;
+    }
+    if (data.length === 0) {
+      this.readEof = true;
+      peer.relayEof();
+      this.#checkDone();
+      return false;
+    }
+    peer.send(data);
+    return true;
+  }
+
+  /** The peer reached EOF: shut our write side down once the queue is sent. */
+  relayEof(): void {
+    this.shutPending = true;
+    this.#flushCheck();
+  }
+
+  override handleWrite(): void {
+    super.handleWrite();
+    if (this.shutPending) this.#flushCheck();
+  }
+
+  #flushCheck(): void {
+    if (!this.shutPending || this.wrShut || this.socket === null || !this.connected) return;
+    if (this.outBuffer.length > 0) return;
+    try {
+      this.socket.shutdown(asyncore.SHUT_WR);
+    } catch (e) {
+      if (e instanceof asyncore.SocketError) {
+        this.abort(e);
+        return;
+      }
+      throw e;
+    }
+    this.wrShut = true;
+    this.#checkDone();
+  }
+
+  // Both directions of this side are done: it can go. The peer finishes on its own.
+  #checkDone(): void {
+    if (this.readEof && this.wrShut) this.close();
+  }
+
+  /**
+   * The loop saw a hang-up, an error, or a disconnect errno on send. What the kernel still
+   * holds for us is read out first (a peer that sent its last bytes and closed while we were
+   * held back must not lose them); a broken connection, or output that can no longer be
+   * delivered, aborts both sides; otherwise only this side closes.
+   */
+  override handleClose(): void {
+    const sock = this.socket;
+    if (sock === null || this.#aborted) {
+      this.close();
+      return;
+    }
+    if (!this.connected) {
+      this.abort(new Error('connection closed before it was established'));
+      return;
+    }
+    const err = sock.getsockopt(asyncore.SOL_SOCKET, asyncore.SO_ERROR);
+    if (err !== 0) {
+      this.abort(new asyncore.SocketError(err, 'recv'));
+      return;
+    }
+    // Drain without the high-water bound: at most what the kernel buffered for us.
+    while (!this.readEof && this.socket !== null && this.#readOnce());
+    if (this.socket === null) return;
+    if (!this.readEof || (this.outBuffer.length > 0 && !this.wrShut)) {
+      this.abort(new Error('connection closed with data still to deliver'));
+      return;
+    }
+    this.close();
+  }
+
+  override handleError(err: unknown): void {
+    if (err instanceof asyncore.SocketError && (err.code === 'EAGAIN' || err.code === 'EWOULDBLOCK')) return;
+    this.abort(err);
+  }
+
+  /** Close both sides at once, logging why (once per connection). */
+  abort(reason: unknown): void {
+    const peer = this.peer;
+    if (this.#aborted) return;
+    this.#aborted = true;
+    if (peer !== null) peer.#aborted = true;
+    const why = reason instanceof Error ? reason.message : String(reason);
+    this.logInfo(`forward: ${this.role} ${this.addr === null ? '' : `${formatAddress(this.addr)} `}failed (${why}); closing ${peer?.role ?? 'its peer'}`, 'error');
+    this.close();
+    peer?.close();
+  }
+}
+
+/** Options of a PortForwarder. */
+export interface PortForwarderOptions {
+  /** The map the listener and the relays join (default: the global socketMap). */
+  map?: asyncore.SocketMap;
+  /** Bytes a side may have queued before its peer stops reading (default RELAY_HIGH_WATER). */
+  highWater?: number;
+  /** recv(2) size per read (default RELAY_RECV_SIZE). */
+  recvSize?: number;
+}
+
+/** Listens on `[host, port]`; each connection accepted there is relayed to `target`. */
+export class PortForwarder extends asyncore.Dispatcher {
+  readonly target: asyncore.Address;
+  readonly highWater: number;
+  readonly recvSize: number;
+  /** Connections accepted so far. */
+  accepted = 0;
+
+  constructor(host: string, port: number, target: asyncore.Address, opts: PortForwarderOptions = {}) {
+    super(null, opts.map);
+    this.target = target;
+    this.highWater = opts.highWater ?? RELAY_HIGH_WATER;
+    this.recvSize = opts.recvSize ?? RELAY_RECV_SIZE;
+    this.createSocket(familyOf(host));
+    try {
+      this.setReuseAddr();
+      this.bind([host, port]);
+      this.listen(128);
+    } catch (e) {
+      this.close();
+      throw e;
+    }
+  }
+
+  override handleAccepted(sock: asyncore.Socket, _addr: asyncore.Address): void {
+    this.accepted++;
+    const down = new Relay(sock, this._map);
+    const up = new Relay(null, this._map);
+    up.role = `upstream ${formatAddress(this.target)} for client`;
+    for (const r of [down, up]) {
+      r.outHighWater = this.highWater;
+      r.recvSize = this.recvSize;
+    }
+    down.peer = up;
+    up.peer = down;
+    try {
+      up.createSocket(typeof this.target === 'string' ? asyncore.AF_UNIX : familyOf(this.target[0]));
+      up.connect(this.target);
+    } catch (e) {
+      // Refused at once (a Unix path), or the name does not resolve.
+      up.abort(e);
+    }
+  }
+}
+
+/** AF_INET6 for an IPv6 literal, AF_INET otherwise. */
+export function familyOf(host: string): number {
+  return host.includes(':') ? asyncore.AF_INET6 : asyncore.AF_INET;
+}
+
+/** `[HOST:]PORT` or `[V6]:PORT` as [host, port]; `defaultHost` when there is no host. */
+export function parseHostPort(text: string, defaultHost: string | null): [string, number] {
+  const m = /^(?:\[([^\]]+)\]:|([^:[\]]*):)?(\d{1,5})$/.exec(text);
+  const port = m === null ? NaN : Number(m[3]);
+  const host = m === null ? undefined : m[1] ?? m[2] ?? defaultHost ?? undefined;
+  if (m === null || port > 65535 || host === undefined || host === '') {
+    const form = defaultHost === null ? 'HOST:PORT' : '[HOST:]PORT';
+    throw new RangeError(`'${text}' is not ${form} (e.g. ${defaultHost === null ? '127.0.0.1:8080' : '8000 or 127.0.0.1:8000'}; [::1]:8080 for IPv6)`);
+  }
+  return [host, port];
+}
