@@ -4,7 +4,6 @@
 import { describe, it, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { inspect } from 'node:util';
-import { spawn } from 'node:child_process';
 import {
   checkLeaks, tempDir, unixPath, hasIPv6, addressFamilies, usePrivateMap, map, POLLERS, LINGER_RST, FamilyServer, type Family, type HandlerClass,
 } from '../helpers.js';
@@ -947,26 +946,53 @@ describe('select and FD_SETSIZE', () => {
     return new Dispatcher(new Socket(AF_INET, SOCK_STREAM, 0, high), map);
   }
 
-  it('raises a RangeError naming usePoll/epoll before dispatching anything', () => {
+  // Issue 13: beyond CPython (whose select() raised out of loop() for every channel), the
+  // channel select(2) cannot watch gets the RangeError through its own handleError, one warning
+  // per episode names the fix, and every other channel is served in the same pass.
+  it('the channel past FD_SETSIZE gets the RangeError through handleError; one warning; the rest are served', () => {
     const log: string[] = [];
     const [[s, c]] = tcpPairs(1);
     c.send(Buffer.from('x'));
-    new Recorder('LOW', s, log); // registered first: would be dispatched if the pass went on
-    const hi = highChannel();
-    hi.handleWrite = () => log.push('HIGH:write');
-    hi.handleRead = () => log.push('HIGH:read');
+    new Recorder('LOW', s, log);
+    const errors: unknown[] = [];
+    const make = (): Dispatcher => {
+      const hi = highChannel();
+      hi.handleWrite = () => log.push('HIGH:write');
+      hi.handleRead = () => log.push('HIGH:read');
+      hi.handleError = (e: unknown) => {
+        errors.push(e);
+        hi.close();
+      };
+      return hi;
+    };
+    let hi = make();
+    let hiFd = hi.socket!.fileno();
     assert.ok(waitFd(s.fileno(), POLLIN));
-    for (const call of [() => loop({ timeout: 0, count: 1, map }), () => poll(0, map)]) {
-      assert.throws(call, (e: unknown) => e instanceof RangeError && /usePoll: true/.test(e.message) && /epoll/.test(e.message)
-        && /1024|FD_SETSIZE/.test(e.message) && new RegExp(String(hi.socket!.fileno())).test(e.message));
-    }
-    assert.equal(log.length, 0, log.join(' '));
-    // Nothing was lost: the data is still there, and poll(2) serves both channels.
+    const first = capture(() => loop({ timeout: 0, count: 1, map }));
+    assert.equal(errors.length, 1, 'the high channel got exactly one error');
+    const e = errors[0] as RangeError & { code?: string };
+    assert.ok(e instanceof RangeError && /usePoll: true/.test(e.message) && /epoll/.test(e.message)
+      && /1024|FD_SETSIZE/.test(e.message) && new RegExp(String(hiFd)).test(e.message), String(e));
+    assert.equal(e.code, 'ERR_OUT_OF_RANGE');
+    assert.equal(map.has(hiFd), false, 'the default reaction (here: close) took it out of the map');
+    assert.ok(log.includes('LOW:read'), log.join(' '));
+    assert.ok(log.includes('LOW:write'), log.join(' '));
+    assert.equal(log.filter((x) => x.startsWith('HIGH')).length, 0, log.join(' '));
+    const warnings = first.err.split('\n').filter((l) => l !== '');
+    assert.equal(warnings.length, 1, first.err);
+    assert.match(warnings[0]!, /^warning: select\(\) cannot watch .*FD_SETSIZE.*usePoll: true.*epoll/);
+    // Still the same episode (another high channel in the next pass): no second warning.
+    hi = make();
+    hiFd = hi.socket!.fileno();
+    const second = capture(() => poll(0, map));
+    assert.equal(errors.length, 2);
+    assert.ok(errors[1] instanceof RangeError && new RegExp(String(hiFd)).test((errors[1] as Error).message));
+    assert.equal(second.err, '', 'one warning per episode');
+    // Nothing was lost: poll(2) and epoll serve the low channel as before.
+    const reads = log.filter((x) => x === 'LOW:read').length;
     poll2(0, map);
-    assert.ok(log.includes('LOW:read'));
-    assert.ok(log.includes('LOW:write'));
     loop({ timeout: 0, count: 1, map, poller: 'epoll' });
-    assert.ok(log.filter((x) => x === 'LOW:read').length === 2);
+    assert.ok(log.filter((x) => x === 'LOW:read').length >= reads + 2);
   });
 });
 
@@ -1123,45 +1149,6 @@ describe('loop()', () => {
   });
 });
 
-describe('a signal during the wait (EINTR)', () => {
-  for (const poller of POLLERS) {
-    it(`${poller}: the pass resumes waiting and still dispatches what arrives later`, async () => {
-      const [r, w] = pipe();
-      extraFds.push(r, w);
-      let got = '';
-      class Reader extends FileDispatcher {
-        override writable(): boolean {
-          return false;
-        }
-        override handleRead(): void {
-          got += this.recv(100).toString();
-        }
-      }
-      new Reader(r, map);
-      let signals = 0;
-      const onSignal = (): void => {
-        signals++;
-      };
-      process.on('SIGUSR2', onSignal);
-      try {
-        // Another process interrupts our wait with a signal, then writes to the pipe.
-        const child = spawn('sh', ['-c', `sleep 0.05; kill -USR2 ${process.pid}; sleep 0.1; printf late`], { stdio: ['ignore', w, 'ignore'] });
-        const exited = new Promise((res) => child.on('close', res));
-        const t0 = process.hrtime.bigint();
-        loop({ timeout: 5, count: 1, map, poller });
-        const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-        await exited;
-        assert.equal(got, 'late');
-        assert.ok(ms >= 100, `the wait went on past the signal (${ms.toFixed(0)} ms)`);
-        await new Promise((res) => setImmediate(res));
-        assert.equal(signals, 1, 'the signal was delivered to Node');
-      } finally {
-        process.off('SIGUSR2', onSignal);
-      }
-    });
-  }
-});
-
 describe('ASYNCORE_POLLER', () => {
   let saved: string | undefined;
   before(() => {
@@ -1185,19 +1172,36 @@ describe('ASYNCORE_POLLER', () => {
   });
 
   it('really drives loop(): poll via the environment serves an fd select refuses', () => {
-    const s = new Socket(AF_INET);
-    const high = libc.fcntl(s.fileno(), 0, 1100);
-    s.close();
-    const d = new Idle(new Socket(AF_INET, SOCK_STREAM, 0, high), map);
+    const errors: unknown[] = [];
+    const high = (): Idle => {
+      const s = new Socket(AF_INET);
+      const fd = libc.fcntl(s.fileno(), 0, 1100);
+      s.close();
+      const d = new Idle(new Socket(AF_INET, SOCK_STREAM, 0, fd), map);
+      d.readable = () => true;
+      d.handleRead = () => {};
+      d.handleWrite = () => {};
+      d.handleClose = () => {};
+      d.handleError = (e: unknown) => {
+        errors.push(e);
+        d.close();
+      };
+      return d;
+    };
     delete process.env.ASYNCORE_POLLER;
-    d.readable = () => true;
-    d.handleRead = () => {};
-    d.handleWrite = () => {};
-    assert.throws(() => loop({ timeout: 0, count: 1, map }), RangeError);
+    const refused = high();
+    const { err } = capture(() => loop({ timeout: 0, count: 1, map }));
+    assert.equal(errors.length, 1, 'select (the default) refuses the fd');
+    assert.ok(errors[0] instanceof RangeError);
+    assert.equal(map.has(refused._fileno!), false);
+    assert.match(err, /FD_SETSIZE/);
+    const d = high();
     process.env.ASYNCORE_POLLER = 'poll';
     loop({ timeout: 0, count: 1, map });
     process.env.ASYNCORE_POLLER = 'epoll';
     loop({ timeout: 0, count: 1, map });
+    assert.equal(errors.length, 1, 'poll and epoll serve it');
+    assert.equal(map.get(d._fileno!), d);
   });
 
   it('an invalid name is a RangeError listing the valid ones', () => {

@@ -4,9 +4,6 @@ import { describe, it, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { openSync, closeSync, writeFileSync, readFileSync, constants as fsc } from 'node:fs';
 import { join } from 'node:path';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
-import { fileURLToPath } from 'node:url';
 import { createHash, randomBytes } from 'node:crypto';
 import { checkLeaks, tempDir, usePrivateMap, map, POLLERS } from '../helpers.js';
 import {
@@ -15,7 +12,6 @@ import {
 import { C } from '../../src/sys/constants.js';
 import * as libc from '../../src/sys/libc.js';
 
-const run = promisify(execFile);
 
 const wrappers: FileWrapper[] = [];
 afterEach(() => {
@@ -178,34 +174,6 @@ describe('FileWrapper', () => {
     assert.equal(String(w), `<FileWrapper fd=${w.fd}>`);
     w.close();
     assert.equal(String(w), '<FileWrapper fd=-1>');
-  });
-
-  it('a FileWrapper collected while open is closed with a ResourceWarning', async () => {
-    const src = fileURLToPath(new URL('../../src/index.ts', import.meta.url));
-    const script = `
-      import { FileWrapper, pipe, closeFd } from ${JSON.stringify(src)};
-      import { readdirSync } from 'node:fs';
-      const warnings = [];
-      process.on('warning', (w) => warnings.push(w.name + ': ' + w.message));
-      const [r, w] = pipe();
-      let dupFd = -1;
-      (() => { const fw = new FileWrapper(r); dupFd = fw.fd; })();
-      closeFd(r); closeFd(w);
-      for (let i = 0; i < 20 && warnings.length === 0; i++) {
-        globalThis.gc();
-        await new Promise((res) => setTimeout(res, 10));
-      }
-      const open = readdirSync('/proc/self/fd').map(Number).includes(dupFd);
-      console.log(JSON.stringify({ warnings, dupFd, open }));
-    `;
-    const { stdout } = await run(process.execPath, ['--expose-gc', '--import', 'tsx', '--input-type=module', '-e', script], {
-      cwd: fileURLToPath(new URL('../..', import.meta.url)),
-      timeout: 20000,
-    });
-    const out = JSON.parse(stdout.trim().split('\n').at(-1)!) as { warnings: string[]; dupFd: number; open: boolean };
-    assert.equal(out.warnings.length, 1, stdout);
-    assert.match(out.warnings[0]!, new RegExp(`^ResourceWarning: .*fd=${out.dupFd}`));
-    assert.equal(out.open, false, 'the collected wrapper\'s descriptor was closed');
   });
 });
 

@@ -2,12 +2,9 @@
 // descriptor hygiene, and the EINTR/EAGAIN fault-injection seam.
 import { describe, it, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
-import { promisify } from 'node:util';
-import { fileURLToPath } from 'node:url';
 import { checkLeaks, tempDir, unixPath, hasIPv6 } from '../helpers.js';
 import { Socket, socketpair, pipe, closeFd, type Address, SocketError, BlockingIOError } from '../../src/exports/socket.js';
 import {
@@ -19,7 +16,6 @@ import { C } from '../../src/sys/constants.js';
 import * as libc from '../../src/sys/libc.js';
 import { injectFault, clearFaults, pendingFaults } from '../../src/sys/faults.js';
 
-const run = promisify(execFile);
 
 // Every socket a test makes is tracked and closed after it, before checkLeaks compares the
 // descriptor count (hooks run in registration order), so a failing assertion leaks nothing.
@@ -749,102 +745,6 @@ describe('descriptor hygiene', () => {
     const [a] = trackPair(socketpair());
     a.setblocking(false);
     assert.throws(() => a.sendall(Buffer.alloc(16 * 1024 * 1024)), (e: unknown) => e instanceof BlockingIOError && e.syscall === 'send');
-  });
-});
-
-/** Run an ES module snippet in a child Node with tsx; the snippet gets `Sock` (src/io/socket.ts). */
-async function child(code: string, extraArgs: string[] = []): Promise<{ stdout: string; stderr: string; code: number | null; signal: string | null }> {
-  const socketUrl = new URL('../../src/io/socket.ts', import.meta.url).href;
-  const script = `const Sock = await import(${JSON.stringify(socketUrl)});\n${code}`;
-  try {
-    const r = await run(process.execPath, [...extraArgs, '--import', 'tsx', '--input-type=module', '-e', script], { timeout: 8000, cwd: fileURLToPath(new URL('../..', import.meta.url)) });
-    return { stdout: r.stdout, stderr: r.stderr, code: 0, signal: null };
-  } catch (e) {
-    const err = e as { stdout: string; stderr: string; code: number | null; signal: string | null };
-    return { stdout: err.stdout, stderr: err.stderr, code: err.code, signal: err.signal };
-  }
-}
-
-describe('in a child process', () => {
-  it('a Socket collected while open is closed with a ResourceWarning', async () => {
-    const r = await child(`
-        import { readdirSync, readlinkSync } from 'node:fs';
-        const warnings = [];
-        process.on('warning', (w) => { if (w.name === 'ResourceWarning') warnings.push(w.message); });
-        const links = () => readdirSync('/proc/self/fd').map((n) => { try { return readlinkSync('/proc/self/fd/' + n); } catch { return ''; } });
-        const tick = () => new Promise((r) => setImmediate(r));
-        const make = (close, detach) => {
-          const s = new Sock.Socket();
-          s.bind(['127.0.0.1', 0]);
-          const fd = s.fileno();
-          const link = readlinkSync('/proc/self/fd/' + fd);
-          if (close) s.close();
-          return { fd, link, raw: detach ? s.detach() : -1 };
-        };
-        const leaked = make(false, false);
-        const closed = make(true, false);
-        const detached = make(false, true);
-        for (let i = 0; i < 20 && warnings.length === 0; i++) { globalThis.gc(); await tick(); }
-        for (let i = 0; i < 3; i++) { globalThis.gc(); await tick(); }
-        const open = links();
-        process.stdout.write(JSON.stringify({
-          warnings,
-          leakedFd: leaked.fd,
-          leakedOpen: open.includes(leaked.link),
-          detachedOpen: open.includes(detached.link),
-        }));
-        Sock.closeFd(detached.raw);
-    `, ['--expose-gc']);
-    assert.equal(r.code, 0, r.stderr);
-    const out = JSON.parse(r.stdout) as { warnings: string[]; leakedFd: number; leakedOpen: boolean; detachedOpen: boolean };
-    assert.equal(out.warnings.length, 1, `exactly one ResourceWarning (closed and detached sockets warn not): ${r.stdout}`);
-    assert.match(out.warnings[0]!, new RegExp(`fd=${out.leakedFd}\\b`));
-    assert.equal(out.leakedOpen, false, 'the collected socket\'s descriptor is closed');
-    assert.equal(out.detachedOpen, true, 'a detached descriptor is left alone');
-    assert.match(r.stderr, /ResourceWarning/, 'Node prints the warning');
-  });
-
-  it('send never raises SIGPIPE, even with SIGPIPE at its default action', async () => {
-    // The child restores SIG_DFL for SIGPIPE (Node ignores it), so a send without
-    // MSG_NOSIGNAL would kill it. At the end a plain write(2) proves the signal is armed.
-    const r = await child(`
-      import koffi from 'koffi';
-      import { writeSync } from 'node:fs';
-      const libc = koffi.load('libc.so.6');
-      const signal = libc.func('void *signal(int, void *)');
-      const write = libc.func('long write(int, void *, unsigned long)');
-      signal(13, null);
-      const codes = [];
-      const attempt = (f) => { try { f(); codes.push('ok'); } catch (e) { codes.push(e.code); } };
-      const [a, b] = Sock.socketpair();
-      b.close();
-      attempt(() => a.send(Buffer.from('x')));
-      attempt(() => a.sendall(Buffer.from('x')));
-      // TCP: the first send after the peer closed may still succeed; later ones fail.
-      const srv = new Sock.Socket();
-      srv.bind(['127.0.0.1', 0]);
-      srv.listen();
-      const cli = new Sock.Socket();
-      cli.connect(srv.getsockname());
-      const [conn] = srv.accept();
-      conn.close();
-      let tcp = 'none';
-      for (let i = 0; i < 200 && tcp === 'none'; i++) {
-        try { cli.send(Buffer.alloc(1024)); } catch (e) { tcp = e.code; }
-        await new Promise((r) => setTimeout(r, 5));
-      }
-      codes.push(tcp);
-      writeSync(1, codes.join(',') + '\\n');
-      write(a.fileno(), Buffer.from('x'), 1);
-      writeSync(1, 'survived write(2)\\n');
-    `);
-    const lines = r.stdout.trim().split('\n');
-    assert.equal(lines.length, 1, `stdout: ${r.stdout} stderr: ${r.stderr}`);
-    const [pair, pairAll, tcp] = lines[0]!.split(',');
-    assert.equal(pair, 'EPIPE');
-    assert.equal(pairAll, 'EPIPE');
-    assert.match(tcp!, /^(EPIPE|ECONNRESET)$/);
-    assert.equal(r.signal, 'SIGPIPE', 'the control write(2) without MSG_NOSIGNAL is killed by SIGPIPE');
   });
 });
 
