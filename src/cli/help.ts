@@ -66,18 +66,26 @@ Options:
 
 A member who does not read is disconnected with a notice once 256 KiB of output waits
 for them; control characters in what members say are shown as \\xNN.`,
-  'smtp-server': `Usage: ${PROG} smtp-server --dir DIR [--host HOST] [--port PORT] [--poller NAME]
+  'smtp-server': `Usage: ${PROG} smtp-server --dir DIR [--host HOST] [--port PORT] [--poller NAME] [--timeout SECONDS]
 
 A small SMTP server (examples/smtp-server.ts, built on AsyncChat, in the manner of Python's
 smtpd) that stores each message it accepts as a file in DIR. The first line of output is the bound address.
 Ctrl-C (SIGINT) or SIGTERM closes every channel and exits 0.
 
 Options:
-  --dir DIR       directory for received messages (required; created if missing)
+  --dir DIR       directory for received messages (required; created if missing; it must
+                  be writable, or the command exits 1 at once)
   --host HOST     address to bind (default: localhost)
   --port PORT     port to bind, 0 for any free port (default: 8025)
   --poller NAME   run loop() with select, poll or epoll (default: loopAsync)
-  -h, --help      show this help`,
+  --timeout SECONDS
+                  close a client (421) that sends no command, or no message data, for
+                  this long (default: 300 s for a command, 180 s for data, RFC 5321)
+  -h, --help      show this help
+
+A message streams to a temporary file as it arrives (SIZE enforced on the way) and is
+renamed into DIR when complete; a failed message leaves no file. At most 100 recipients
+per message (452 after that).`,
   forward: `Usage: ${PROG} forward --listen [HOST:]PORT --to HOST:PORT [--poller NAME]
 
 The classic asyncore port forwarder (examples/port-forwarder.ts): each connection accepted on

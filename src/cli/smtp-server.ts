@@ -3,11 +3,13 @@ import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { SMTPServer } from '../examples/smtp-server.js';
 import { formatAddress } from '../examples/cli-common.js';
-import { UsageError, hostOf, parse, pollerOf, portOf } from './args.js';
+import { UsageError, hostOf, parse, pollerOf, portOf, secondsOf } from './args.js';
 import { loopName, serveUntilStopped } from './serve.js';
 
 export async function smtpServer(args: string[]): Promise<number> {
-  const p = parse('smtp-server', args, { dir: { type: 'string' }, host: { type: 'string' }, port: { type: 'string' }, poller: { type: 'string' } });
+  const p = parse('smtp-server', args, {
+    dir: { type: 'string' }, host: { type: 'string' }, port: { type: 'string' }, poller: { type: 'string' }, timeout: { type: 'string' },
+  });
   if (!p) return 0;
   if (p.values.dir === undefined || p.values.dir === '') throw new UsageError('--dir DIR is required: the directory where received messages are written');
   const dir = resolve(String(p.values.dir));
@@ -15,7 +17,10 @@ export async function smtpServer(args: string[]): Promise<number> {
   const host = hostOf(p.values.host);
   const port = portOf(p.values.port, 8025);
   const poller = pollerOf(p.values.poller);
-  const server = new SMTPServer([host, port], { dir });
+  // One value for both RFC 5321 waits (a command, the next block of data); default 300/180 s.
+  const timeout = secondsOf('timeout', p.values.timeout);
+  // A --dir that cannot be created or written fails here, with one line (exit 1).
+  const server = new SMTPServer([host, port], { dir, commandTimeout: timeout, dataTimeout: timeout });
   console.log(`smtp server listening on ${formatAddress(server.address())} (${loopName(poller)}), writing messages to ${dir}`);
   await serveUntilStopped(poller);
   return 0;
