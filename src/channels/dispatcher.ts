@@ -10,6 +10,7 @@ import { type Address, Socket } from '../io/socket.js';
 import type { ChannelSocket } from '../io/types.js';
 import { writeStdio } from '../io/stdio.js';
 import { SocketError, closedError, socketError } from '../errors.js';
+import { SSLError } from '../tls/errors.js';
 import { compactTraceback } from '../traceback.js';
 import { describe, requireBytes, requireSize, typeError } from '../validate.js';
 import { type SocketMap, checkMap } from '../reactor/map.js';
@@ -255,7 +256,7 @@ export class Dispatcher implements TimerOwner {
       try {
         r = sock.send(data);
       } catch (e) {
-        if (!(e instanceof SocketError)) throw e;
+        if (!(e instanceof SocketError) || e instanceof SSLError) throw e; // its errno is an SSL_ERROR_*
         r = -e.errno;
       }
     }
@@ -282,7 +283,7 @@ export class Dispatcher implements TimerOwner {
       try {
         r = sock.recv(bufferSize);
       } catch (e) {
-        if (!(e instanceof SocketError)) throw e;
+        if (!(e instanceof SocketError) || e instanceof SSLError) throw e; // its errno is an SSL_ERROR_*
         r = -e.errno;
       }
     }

@@ -41,6 +41,8 @@ const raw = {
   epoll_create1: lib.func('int epoll_create1(int)'),
   epoll_ctl: lib.func('int epoll_ctl(int, int, int, void *)'),
   epoll_wait: lib.func('int epoll_wait(int, void *, int, int)'),
+  memcpy: lib.func('void *memcpy(void *, void *, unsigned long)'),
+  gethostname: lib.func('int gethostname(void *, unsigned long)'),
 };
 
 type Ptr = Uint8Array | Int32Array | null;
@@ -180,6 +182,17 @@ export function poll(fds: Uint8Array, nfds: number, timeoutMs: number): number {
 export function epollWait(epfd: number, events: Uint8Array, maxEvents: number, timeoutMs: number): number {
   return untilDeadline('epoll_wait', epollWaitMs, epfd, events, maxEvents, null, timeoutMs);
 }
+
+/**
+ * Copy `n` bytes of native memory at `src` (a pointer OpenSSL returned) into `dst`: a real
+ * copy, unlike a koffi.view, which aliases memory that may be freed.
+ */
+export function copyFromNative(dst: Uint8Array, src: unknown, n: number): void {
+  if (n > 0) raw.memcpy(dst, src, n);
+}
+
+/** gethostname(2): 0 or -errno; the name is NUL-terminated in `buf`. */
+export const gethostname = wrap<(buf: Uint8Array, n: number) => number>('gethostname', raw.gethostname);
 
 /** strerror(3): the C library's text for a positive errno. */
 export function strerror(e: number): string {

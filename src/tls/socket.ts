@@ -1,0 +1,432 @@
+// SSLSocket: Python's ssl.SSLSocket. OpenSSL reads and writes the descriptor itself (SSL_set_fd);
+// a non-blocking socket raises SSLWantReadError/SSLWantWriteError exactly where Python's does.
+import { inspect } from 'node:util';
+import { isIP } from 'node:net';
+import { C } from '../sys/constants.js';
+import { CTRL, addressOf, alpnSelected, clearErrors, errorQueue, lastErrno, resetErrno, x509Der } from '../sys/openssl.js';
+import { EBADF } from '../sys/errno.js';
+import { closedError, socketError } from '../errors.js';
+import { describe, rangeError, requireBytes, requireSize, typeError } from '../validate.js';
+import { Socket, type Address } from '../io/socket.js';
+import { copyOut, scratchFor } from '../io/fd.js';
+import type { ChannelSocket } from '../io/types.js';
+import { CERT_NONE, PROTOCOL_TLS_CLIENT, SSL_ERROR_SSL } from './constants.js';
+import {
+  SSLCertVerificationError, SSLEOFError, SSLError, SSLWantReadError, SSLWantWriteError,
+  SSLZeroReturnError, libraryName, reasonMnemonic,
+} from './errors.js';
+import { lib, queuedError as queued } from './native.js';
+import { liveSockets } from './callbacks.js';
+import { decodeCert, type PeerCert } from './cert.js';
+import type { SSLContext } from './context.js';
+
+type Ptr = unknown;
+
+/** Options of `SSLContext.wrapSocket`. */
+export interface WrapOptions {
+  serverSide?: boolean;
+  doHandshakeOnConnect?: boolean;
+  suppressRaggedEofs?: boolean;
+  serverHostname?: string | null;
+}
+
+// SSL_get_error() values (OpenSSL's, equal to Python's for these).
+const E_SSL = 1, E_WANT_READ = 2, E_WANT_WRITE = 3, E_SYSCALL = 5, E_ZERO_RETURN = 6;
+const R_CERTIFICATE_VERIFY_FAILED = 134;
+const R_UNEXPECTED_EOF = 294;
+const ERR_LIB_SSL = 20;
+const X509_V_ERR_HOSTNAME_MISMATCH = 62;
+const X509_V_ERR_IP_ADDRESS_MISMATCH = 64;
+const X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS = 0x4;
+const SSL_RECEIVED_SHUTDOWN = 2;
+const EMPTY = Buffer.alloc(0);
+
+interface Native { ssl: Ptr; key: bigint }
+const finalizer = new FinalizationRegistry<Native>((n) => {
+  if (!n.ssl) return;
+  liveSockets.delete(n.key);
+  lib().SSL_free(n.ssl);
+});
+
+/** The thrown form of a failed I/O: an SSLError, or -errno for a system error (raw paths). */
+type Failure = SSLError | number;
+
+/** Python's `ssl.SSLSocket`: a TLS session over a stream socket's descriptor. */
+export class SSLSocket implements ChannelSocket {
+  readonly serverSide: boolean;
+  readonly serverHostname: string | null;
+  readonly suppressRaggedEofs: boolean;
+  readonly doHandshakeOnConnect: boolean;
+  #sock: Socket;
+  #native: Native;
+  #context: SSLContext;
+  #handshakeDone = false;
+  #sniError: unknown = null;
+
+  private constructor(context: SSLContext, sock: Socket, opts: Required<WrapOptions>) {
+    const L = lib();
+    this.#context = context;
+    this.serverSide = opts.serverSide;
+    this.serverHostname = opts.serverHostname;
+    this.suppressRaggedEofs = opts.suppressRaggedEofs;
+    this.doHandshakeOnConnect = opts.doHandshakeOnConnect;
+    clearErrors();
+    const ssl = L.SSL_new(context._ctx);
+    if (!ssl) throw queued('wrapSocket', 'failed to allocate an SSL session');
+    const fd = sock.fileno();
+    this.#native = { ssl, key: addressOf(ssl) };
+    try {
+      if (L.SSL_set_fd(ssl, fd) !== 1) throw queued('wrapSocket', 'SSL_set_fd failed');
+      if (opts.serverSide) {
+        L.SSL_set_accept_state(ssl);
+      } else {
+        L.SSL_set_connect_state(ssl);
+        const host = opts.serverHostname;
+        if (host !== null) {
+          const ip = isIP(host) !== 0;
+          if (!ip) L.SSL_ctrl(ssl, CTRL.SET_TLSEXT_HOSTNAME, 0, host); // SNI is for names only
+          if (context.checkHostname) {
+            const param = L.SSL_get0_param(ssl);
+            L.X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+            const ok = ip ? L.X509_VERIFY_PARAM_set1_ip_asc(param, host) : L.SSL_set1_host(ssl, host);
+            if (ok !== 1) throw queued('wrapSocket', `invalid server hostname ${JSON.stringify(host)}`);
+          }
+        }
+      }
+    } catch (e) {
+      L.SSL_free(ssl);
+      throw e;
+    }
+    // Take over the descriptor: the caller's Socket is detached, as in Python.
+    this.#sock = new Socket(sock.family, sock.type, sock.proto, sock.detach());
+    liveSockets.set(this.#native.key, this);
+    finalizer.register(this, this.#native, this);
+  }
+
+  /** @internal SSLContext.wrapSocket. */
+  static _wrap(context: SSLContext, sock: Socket, opts: WrapOptions): SSLSocket {
+    if (!(sock instanceof Socket)) throw typeError(`wrapSocket(): sock must be a Socket, not ${describe(sock)}`);
+    if (opts === null || typeof opts !== 'object') throw typeError(`wrapSocket(): options must be an object, not ${describe(opts)}`);
+    if (sock.fileno() < 0) throw closedError('wrapSocket');
+    if (sock.type !== C.SOCK_STREAM) throw rangeError('wrapSocket(): only SOCK_STREAM sockets can carry TLS (for UDP use DTLS, which is not supported)');
+    const serverSide = !!opts.serverSide;
+    const serverHostname = opts.serverHostname ?? null;
+    if (serverHostname !== null && typeof serverHostname !== 'string') throw typeError(`wrapSocket(): serverHostname must be a string, not ${describe(serverHostname)}`);
+    if (serverSide && serverHostname !== null) throw rangeError('wrapSocket(): serverHostname can only be given in client mode (serverSide: false)');
+    if (serverSide && context.protocol === PROTOCOL_TLS_CLIENT) throw rangeError('wrapSocket(): cannot create a server socket with a PROTOCOL_TLS_CLIENT context; use new SSLContext(PROTOCOL_TLS_SERVER)');
+    if (!serverSide && context.checkHostname && !serverHostname) throw rangeError('wrapSocket(): checkHostname requires serverHostname; pass { serverHostname: "example.com" }');
+    const doHandshakeOnConnect = opts.doHandshakeOnConnect ?? true;
+    let connected = true;
+    try { sock.getpeername(); } catch { connected = false; }
+    if (connected && doHandshakeOnConnect && !sock.getblocking()) {
+      throw rangeError('wrapSocket(): doHandshakeOnConnect should not be specified for non-blocking sockets; pass doHandshakeOnConnect: false and call doHandshake() when the socket is ready (or use sslChannel)');
+    }
+    const s = new SSLSocket(context, sock, { serverSide, serverHostname, doHandshakeOnConnect, suppressRaggedEofs: opts.suppressRaggedEofs ?? true });
+    if (connected && doHandshakeOnConnect) {
+      try {
+        s.doHandshake();
+      } catch (e) {
+        s.close();
+        throw e;
+      }
+    }
+    return s;
+  }
+
+  /** The context; assigning another one (in an sniCallback) switches the session to it. */
+  get context(): SSLContext {
+    return this.#context;
+  }
+
+  set context(ctx: SSLContext) {
+    if (!ctx || typeof ctx !== 'object' || !('_ctx' in ctx)) throw typeError(`context must be an SSLContext, not ${describe(ctx)}`);
+    lib().SSL_set_SSL_CTX(this.#ssl('context'), ctx._ctx);
+    this.#context = ctx;
+  }
+
+  get family(): number { return this.#sock.family; }
+  get type(): number { return this.#sock.type; }
+  get proto(): number { return this.#sock.proto; }
+
+  #ssl(syscall: string): Ptr {
+    const ssl = this.#native.ssl;
+    if (!ssl) throw closedError(syscall);
+    return ssl;
+  }
+
+  /** @internal The server-name callback, run by OpenSSL inside the handshake. */
+  _onServerName(name: string | null): number {
+    const cb = this.#context.sniCallback;
+    if (!cb) return 0;
+    try {
+      cb(this, name, this.#context);
+      return 0;
+    } catch (e) {
+      this.#sniError = e;
+      return 2; // SSL_TLSEXT_ERR_ALERT_FATAL
+    }
+  }
+
+  /**
+   * Turn a failed OpenSSL call into an SSLError, or -errno for a system error. `err` is
+   * errno read right after the call.
+   */
+  #failure(ret: number, err: number, syscall: string): Failure {
+    const L = lib();
+    const code = L.SSL_get_error(this.#native.ssl, ret);
+    if (code === E_WANT_READ) { clearErrors(); return new SSLWantReadError(undefined, { syscall }); }
+    if (code === E_WANT_WRITE) { clearErrors(); return new SSLWantWriteError(undefined, { syscall }); }
+    if (code === E_ZERO_RETURN) { clearErrors(); return new SSLZeroReturnError(undefined, { syscall }); }
+    const q = errorQueue();
+    const last = q[q.length - 1];
+    if (this.#sniError !== null) {
+      const e = this.#sniError;
+      this.#sniError = null;
+      throw e;
+    }
+    if (code === E_SYSCALL && !last) {
+      if (err !== 0) return -err;
+      return new SSLEOFError(undefined, { syscall });
+    }
+    if (!last) return new SSLError(code === E_SSL ? SSL_ERROR_SSL : code, undefined, { syscall });
+    const library = libraryName(last.lib);
+    const reason = reasonMnemonic(last.text, last.reason);
+    if (last.lib === ERR_LIB_SSL && last.reason === R_CERTIFICATE_VERIFY_FAILED) {
+      const v = Number(L.SSL_get_verify_result(this.#native.ssl));
+      let msg = L.X509_verify_cert_error_string(v) ?? `error ${v}`;
+      if (v === X509_V_ERR_HOSTNAME_MISMATCH || v === X509_V_ERR_IP_ADDRESS_MISMATCH) {
+        msg += `, certificate is not valid for '${this.serverHostname}'`;
+      }
+      return new SSLCertVerificationError(v, msg, { syscall });
+    }
+    if (last.lib === ERR_LIB_SSL && last.reason === R_UNEXPECTED_EOF) {
+      return new SSLEOFError(undefined, { library, reason, syscall });
+    }
+    return new SSLError(SSL_ERROR_SSL, last.text, { library, reason, syscall });
+  }
+
+  #throw(f: Failure, syscall: string): never {
+    if (typeof f === 'number') throw socketError(-f, syscall);
+    throw f;
+  }
+
+  /** Run (or continue) the TLS handshake. Non-blocking: raises SSLWantReadError/SSLWantWriteError. */
+  doHandshake(): void {
+    const ssl = this.#ssl('do_handshake');
+    const L = lib();
+    clearErrors();
+    resetErrno();
+    const r = L.SSL_do_handshake(ssl);
+    const err = lastErrno();
+    if (r === 1) {
+      this.#handshakeDone = true;
+      return;
+    }
+    this.#throw(this.#failure(r, err, 'do_handshake'), 'do_handshake');
+  }
+
+  /** @internal Whether the handshake has completed. */
+  get _handshakeDone(): boolean {
+    return this.#handshakeDone;
+  }
+
+  /** @internal recv without throwing for system errors: data, or -errno; SSL errors throw. */
+  recvRaw(n: number, _flags = 0): Buffer | number {
+    const ssl = this.#native.ssl;
+    if (!ssl) return -EBADF;
+    if (n === 0) return EMPTY;
+    const buf = scratchFor(n);
+    clearErrors();
+    resetErrno();
+    const r = lib().SSL_read(ssl, buf, n);
+    const err = lastErrno();
+    if (r > 0) return copyOut(buf, r);
+    const f = this.#failure(r, err, 'read');
+    if (typeof f === 'number') return f;
+    // A clean close_notify, or (with suppressRaggedEofs) an EOF without one: end of stream.
+    if (f instanceof SSLZeroReturnError && (lib().SSL_get_shutdown(ssl) & SSL_RECEIVED_SHUTDOWN)) return EMPTY;
+    if (f instanceof SSLEOFError && this.suppressRaggedEofs) return EMPTY;
+    throw f;
+  }
+
+  /** Read up to `n` decrypted bytes; an empty Buffer means the TLS session (or connection) ended. */
+  recv(n: number, flags = 0): Buffer {
+    requireSize(n, 'recv(): bufsize');
+    if (flags !== 0) throw rangeError('recv(): flags are not supported on an SSLSocket; pass 0');
+    this.#ssl('read');
+    const r = this.recvRaw(n, 0);
+    if (typeof r === 'number') throw socketError(-r, 'recv');
+    return r;
+  }
+
+  /** Python's `read(len)`. */
+  read(len = 1024): Buffer {
+    return this.recv(len);
+  }
+
+  /** @internal send without throwing for system errors: bytes written, or -errno. */
+  sendRaw(data: Uint8Array, _flags = 0): number {
+    const ssl = this.#native.ssl;
+    if (!ssl) return -EBADF;
+    if (data.length === 0) return 0;
+    clearErrors();
+    resetErrno();
+    const r = lib().SSL_write(ssl, data, data.length);
+    const err = lastErrno();
+    if (r > 0) return r;
+    const f = this.#failure(r, err, 'write');
+    if (typeof f === 'number') return f;
+    throw f;
+  }
+
+  /** Encrypt and send `data`; returns the byte count (all of it: no partial writes, as in Python). */
+  send(data: Uint8Array, flags = 0): number {
+    const buf = requireBytes(data, 'send()');
+    if (flags !== 0) throw rangeError('send(): flags are not supported on an SSLSocket; pass 0');
+    this.#ssl('write');
+    const r = this.sendRaw(buf, 0);
+    if (r < 0) throw socketError(-r, 'send');
+    return r;
+  }
+
+  /** Python's `write(data)`. */
+  write(data: Uint8Array): number {
+    return this.send(data);
+  }
+
+  /** Send all of `data` (a non-blocking socket raises the want-errors as Python's does). */
+  sendall(data: Uint8Array, flags = 0): void {
+    let buf = requireBytes(data, 'sendall()');
+    while (buf.length > 0) buf = buf.subarray(this.send(buf, flags));
+  }
+
+  /** Decrypted bytes OpenSSL holds that a poll of the fd cannot see. */
+  pending(): number {
+    const ssl = this.#native.ssl;
+    return ssl ? lib().SSL_pending(ssl) : 0;
+  }
+
+  /**
+   * Send close_notify and wait for the peer's; then return the plain Socket (this SSLSocket
+   * is detached). Non-blocking: raises SSLWantReadError until the peer's close_notify arrives.
+   */
+  unwrap(): Socket {
+    const ssl = this.#ssl('shutdown');
+    const L = lib();
+    for (let tries = 0; ; tries++) {
+      clearErrors();
+      resetErrno();
+      const r = L.SSL_shutdown(ssl);
+      const err = lastErrno();
+      if (r === 1) break;
+      if (r === 0 && tries === 0) continue; // ours is sent; a second call reads the peer's
+      if (r === 0) throw new SSLWantReadError(undefined, { syscall: 'shutdown' });
+      this.#throw(this.#failure(r, err, 'shutdown'), 'shutdown');
+    }
+    this.#freeSsl();
+    const plain = new Socket(this.#sock.family, this.#sock.type, this.#sock.proto, this.#sock.detach());
+    return plain;
+  }
+
+  #freeSsl(): void {
+    const n = this.#native;
+    if (!n.ssl) return;
+    finalizer.unregister(this);
+    liveSockets.delete(n.key);
+    lib().SSL_free(n.ssl);
+    n.ssl = null;
+    clearErrors();
+  }
+
+  /** The peer's certificate: Python's dict (empty when unverified), DER bytes, or null. */
+  getpeercert(binaryForm = false): PeerCert | Buffer | null {
+    const ssl = this.#ssl('getpeercert');
+    if (!this.#handshakeDone && lib().SSL_is_init_finished(ssl) !== 1) throw rangeError('getpeercert(): handshake not done yet; call it after doHandshake() completes');
+    const L = lib();
+    const x = L.SSL_get1_peer_certificate(ssl);
+    if (!x) return null;
+    let der: Buffer;
+    try {
+      der = x509Der(x);
+    } finally {
+      L.X509_free(x);
+    }
+    if (binaryForm) return der;
+    if (this.#context.verifyMode === CERT_NONE) return {} as PeerCert;
+    return decodeCert(der);
+  }
+
+  /** `[name, protocol, bits]` of the negotiated cipher, or null before the handshake. */
+  cipher(): [name: string, protocol: string, bits: number] | null {
+    const ssl = this.#native.ssl;
+    if (!ssl) return null;
+    const L = lib();
+    const c = L.SSL_get_current_cipher(ssl);
+    if (!c) return null;
+    return [L.SSL_CIPHER_get_name(c), L.SSL_CIPHER_get_version(c), L.SSL_CIPHER_get_bits(c, null)];
+  }
+
+  /** 'TLSv1.3', 'TLSv1.2', ... once the handshake is done; else null. */
+  version(): string | null {
+    const ssl = this.#native.ssl;
+    if (!ssl || (!this.#handshakeDone && lib().SSL_is_init_finished(ssl) !== 1)) return null;
+    return lib().SSL_get_version(ssl);
+  }
+
+  /** The ALPN protocol both sides agreed on, or null. */
+  selectedAlpnProtocol(): string | null {
+    const ssl = this.#native.ssl;
+    return ssl ? alpnSelected(ssl) : null;
+  }
+
+  /** Close without close_notify (as Python's close); idempotent. */
+  close(): void {
+    this.#freeSsl();
+    this.#sock.close();
+  }
+
+  fileno(): number { return this.#native.ssl ? this.#sock.fileno() : -1; }
+  setblocking(flag: boolean): void { this.#sock.setblocking(flag); }
+  getblocking(): boolean { return this.#sock.getblocking(); }
+  settimeout(value: number | null): void { this.#sock.settimeout(value); }
+  gettimeout(): number | null { return this.#sock.gettimeout(); }
+  getsockopt(level: number, opt: number): number;
+  getsockopt(level: number, opt: number, buflen: number): Buffer;
+  getsockopt(level: number, opt: number, buflen?: number): number | Buffer {
+    return buflen === undefined ? this.#sock.getsockopt(level, opt) : this.#sock.getsockopt(level, opt, buflen);
+  }
+  setsockopt(level: number, opt: number, value: number | boolean | Uint8Array): void { this.#sock.setsockopt(level, opt, value); }
+  getsockname(): Address { return this.#sock.getsockname(); }
+  getpeername(): Address { return this.#sock.getpeername(); }
+  shutdown(how: number): void { this.#sock.shutdown(how); }
+  bind(addr: Address): void { this.#sock.bind(addr); }
+  listen(backlog?: number): void { this.#sock.listen(backlog); }
+
+  /** Accept a connection, wrapped server-side with this socket's context and settings. */
+  accept(): [SSLSocket, Address] {
+    const [s, addr] = this.#sock.accept();
+    return [this.#context.wrapSocket(s, { serverSide: true, doHandshakeOnConnect: this.doHandshakeOnConnect, suppressRaggedEofs: this.suppressRaggedEofs }), addr];
+  }
+
+  /** Connect, then (if doHandshakeOnConnect) run the handshake. */
+  connect(addr: Address): void {
+    this.#sock.connect(addr);
+    if (this.doHandshakeOnConnect) this.doHandshake();
+  }
+
+  /** connect_ex: 0 or a positive errno; the handshake runs after a completed connect. */
+  connectEx(addr: Address): number {
+    const r = this.#sock.connectEx(addr);
+    if (r === 0 && this.doHandshakeOnConnect) this.doHandshake();
+    return r;
+  }
+
+  toString(): string {
+    const s = this.#native.ssl ? this.#sock.toString().replace(/^<Socket/, '<SSLSocket') : `<SSLSocket [closed] fd=-1, family=${this.family}, type=${this.type}, proto=${this.proto}>`;
+    return s;
+  }
+
+  [inspect.custom](): string {
+    return this.toString();
+  }
+}
