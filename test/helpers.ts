@@ -317,3 +317,10 @@ export function findPython(): string | null {
   }
   return pythonFound;
 }
+
+/** `stderr` is exactly one non-empty line, matching `re` (the CLI's error format). */
+export function assertOneLine(stderr: string, re: RegExp): void {
+  const lines = stderr.split('\n').filter((l) => l !== '');
+  assert.equal(lines.length, 1, `exactly one line on stderr, got: ${JSON.stringify(stderr)}`);
+  assert.match(lines[0]!, re);
+}

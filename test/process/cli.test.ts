@@ -1,20 +1,19 @@
-// The `asyncore` command, run as a user runs it: `node --import tsx src/cli.ts ...` in a child
-// process, over loopback. Every subcommand: --help, bad arguments (exit 2, one line on
-// stderr), and what it does.
-import { describe, it, before, after } from 'node:test';
+// The `asyncore` command, run as a user runs it: `node --import tsx src/cli/main.ts ...` in a
+// child process, over loopback: what needs a process of its own (servers stopped by SIGINT, the
+// demo's child, clients of servers in this process, exit statuses). --help, --version and usage
+// errors run in-process through main(): test/unit/cli-main.test.ts.
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage } from 'node:http';
 import { connect as netConnect, createServer as createNetServer, type Socket as NetSocket, type Server as NetServer } from 'node:net';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
-import { checkLeaks, fdCount, tempDir } from '../helpers.js';
+import { assertOneLine, checkLeaks, tempDir, POLLERS } from '../helpers.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const CLI = ['--import', 'tsx', 'src/cli/main.ts'];
-const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-const COMMANDS = ['demo', 'echo-server', 'http-get', 'chat-server', 'smtp-server', 'bench'];
 
 interface Result { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }
 
@@ -89,12 +88,6 @@ async function tcpClient(port: number): Promise<{ sock: NetSocket; received: () 
   };
 }
 
-function assertOneLine(stderr: string, re: RegExp): void {
-  const lines = stderr.split('\n').filter((l) => l !== '');
-  assert.equal(lines.length, 1, `exactly one line on stderr, got: ${JSON.stringify(stderr)}`);
-  assert.match(lines[0]!, re);
-}
-
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -103,117 +96,6 @@ function alive(pid: number): boolean {
     return false;
   }
 }
-
-const haveExample = (name: string) => existsSync(new URL(`../../examples/${name}.ts`, import.meta.url));
-
-// Usage errors: every case through main() in this process (the same code path, milliseconds
-// each), and one per command through a real process, where the exit status is the OS's.
-const BAD: [args: string[], stderr: RegExp][] = [
-  [[], /^asyncore: missing command .*asyncore --help/],
-  [['frobnicate'], /^asyncore: unknown command 'frobnicate'/],
-  [['--frobnicate'], /^asyncore: unknown option '--frobnicate'/],
-  [['demo', 'extra'], /^asyncore demo: .*'extra'/],
-  [['demo', '--loud'], /^asyncore demo: Unknown option '--loud'/],
-  [['echo-server', '--port', '70000'], /^asyncore echo-server: --port must be an integer from 0 to 65535, not '70000'/],
-  [['echo-server', '--port', 'http'], /^asyncore echo-server: --port must be an integer/],
-  [['echo-server', '--port'], /^asyncore echo-server: Option '--port <value>' argument missing/],
-  [['echo-server', '--poller', 'kqueue'], /^asyncore echo-server: --poller must be one of select, poll, epoll, not 'kqueue'/],
-  [['echo-server', '--idle-timeout', 'soon'], /^asyncore echo-server: --idle-timeout must be a positive number of seconds, not 'soon'/],
-  [['echo-server', '--idle-timeout=0'], /^asyncore echo-server: --idle-timeout must be a positive number/],
-  [['echo-server', '--host', ''], /^asyncore echo-server: --host must not be empty/],
-  [['http-get'], /^asyncore http-get: missing URL/],
-  [['http-get', 'not a url'], /^asyncore http-get: not a URL: 'not a url'/],
-  [['http-get', 'https://127.0.0.1/'], /^asyncore http-get: only http:\/\/ URLs are supported.*https:/],
-  [['http-get', 'http://[::1]:8080/'], /^asyncore http-get: IPv6 addresses are not supported/],
-  [['http-get', 'http://127.0.0.1/', 'http://127.0.0.2/'], /^asyncore http-get: unexpected argument 'http:\/\/127\.0\.0\.2\/'/],
-  [['http-get', 'http://127.0.0.1/', '--timeout=-1'], /^asyncore http-get: --timeout must be a positive number of seconds, not '-1'/],
-  [['chat-server', '--port', '-5'], /^asyncore chat-server: /],
-  [['chat-server', '--nick', 'x'], /^asyncore chat-server: Unknown option '--nick'/],
-  [['chat-server', '--poller', 'kqueue'], /^asyncore chat-server: --poller must be one of/],
-  [['smtp-server'], /^asyncore smtp-server: --dir DIR is required/],
-  [['smtp-server', '--dir', fileURLToPath(import.meta.url)], /^asyncore smtp-server: --dir: not a directory: .*cli\.test\.ts/],
-  [['smtp-server', '--dir', '/tmp', '--poller', 'kqueue'], /^asyncore smtp-server: --poller must be one of/],
-  [['bench', '--slow'], /^asyncore bench: Unknown option '--slow'/],
-  [['bench', 'now'], /^asyncore bench: .*'now'/],
-];
-
-describe('usage errors, through main()', () => {
-  checkLeaks();
-
-  /** main(args) with stdout and stderr captured. */
-  async function runMain(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    const { main } = await import('../../src/cli/main.js');
-    let stdout = '', stderr = '';
-    const out = process.stdout.write, err = process.stderr.write;
-    process.stdout.write = ((c: string | Uint8Array) => { stdout += String(c); return true; }) as typeof process.stdout.write;
-    process.stderr.write = ((c: string | Uint8Array) => { stderr += String(c); return true; }) as typeof process.stderr.write;
-    try {
-      return { code: await main(args), stdout, stderr };
-    } finally {
-      process.stdout.write = out;
-      process.stderr.write = err;
-    }
-  }
-
-  for (const [args, re] of BAD) {
-    it(`${JSON.stringify(args.join(' '))} → exit 2 and one line on stderr`, async () => {
-      const r = await runMain(args);
-      assert.equal(r.code, 2, `exit status; stderr: ${r.stderr}`);
-      assertOneLine(r.stderr, re);
-      assert.equal(r.stdout, '');
-    });
-  }
-
-  it('every command --help prints its usage and returns 0', async () => {
-    for (const c of COMMANDS) {
-      const r = await runMain([c, '-h']);
-      assert.equal(r.code, 0, r.stderr);
-      assert.match(r.stdout, new RegExp(`^Usage: asyncore ${c}\\b`));
-      assert.equal(r.stderr, '');
-    }
-  });
-});
-
-describe('asyncore --help, --version and usage errors, as processes', { concurrency: 4, timeout: 60000 }, () => {
-  // These run concurrently, so descriptors are counted around the whole group.
-  let fdsBefore = 0;
-  before(() => { fdsBefore = fdCount(); });
-  after(() => assert.equal(fdCount(), fdsBefore, 'file descriptors leaked by the group'));
-
-  it('--help lists every command and exits 0', async () => {
-    const r = await cli(['--help']);
-    assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /^Usage: asyncore <command>/);
-    for (const c of COMMANDS) assert.match(r.stdout, new RegExp(`^  ${c}\\b`, 'm'), `--help mentions ${c}`);
-    assert.equal(r.stderr, '');
-  });
-
-  it('--version prints the package version', async () => {
-    const r = await cli(['--version']);
-    assert.equal(r.code, 0, r.stderr);
-    assert.equal(r.stdout, `${VERSION}\n`);
-  });
-
-  for (const c of COMMANDS) {
-    it(`${c} --help exits 0 with its usage`, async () => {
-      const r = await cli([c, '--help']);
-      assert.equal(r.code, 0, r.stderr);
-      assert.match(r.stdout, new RegExp(`^Usage: asyncore ${c}\\b`));
-      assert.equal(r.stderr, '');
-    });
-  }
-
-  // The first bad case of each command (and of no command, an unknown one, an unknown option).
-  const firstOfEach = BAD.filter(([args], i) => BAD.findIndex(([a]) => a[0] === args[0]) === i);
-  for (const [args, re] of firstOfEach) {
-    it(`${JSON.stringify(args.join(' '))} exits 2 with one line`, async () => {
-      const r = await cli(args);
-      assert.equal(r.code, 2, `exit status; stderr: ${r.stderr}`);
-      assertOneLine(r.stderr, re);
-      assert.equal(r.stdout, '');
-    });
-  }
-});
 
 describe('asyncore demo', { timeout: 30000 }, () => {
   checkLeaks();
@@ -246,7 +128,7 @@ describe('asyncore demo', { timeout: 30000 }, () => {
 describe('asyncore echo-server', { timeout: 30000 }, () => {
   checkLeaks();
 
-  for (const poller of [undefined, 'select', 'poll', 'epoll']) {
+  for (const poller of [undefined, ...POLLERS]) {
     const how = poller === undefined ? 'loop: loopAsync' : `poller: ${poller}`;
     it(`${poller === undefined ? 'loopAsync (no --poller)' : `--poller ${poller}`}: prints its address first, echoes, and SIGINT closes everything with exit 0`, async () => {
       const s = await startServer(['echo-server', '--host', '127.0.0.1', '--port', '0', ...(poller ? ['--poller', poller] : [])]);
@@ -374,7 +256,7 @@ describe('asyncore http-get', { timeout: 30000 }, () => {
 describe('asyncore chat-server', { timeout: 30000 }, () => {
   checkLeaks();
 
-  it('serves a chat room until SIGINT', { skip: haveExample('chat-server') ? false : 'examples/chat-server.ts does not exist yet' }, async () => {
+  it('serves a chat room until SIGINT', async () => {
     const s = await startServer(['chat-server', '--host', '127.0.0.1', '--port', '0']);
     try {
       assert.match(s.first, /^chat server listening on 127\.0\.0\.1:\d+ \(loop: loopAsync\)$/);
@@ -397,7 +279,7 @@ describe('asyncore chat-server', { timeout: 30000 }, () => {
 describe('asyncore smtp-server', { timeout: 30000 }, () => {
   checkLeaks();
 
-  it('accepts a message into --dir until SIGINT', { skip: haveExample('smtp-server') ? false : 'examples/smtp-server.ts does not exist yet' }, async () => {
+  it('accepts a message into --dir until SIGINT', async () => {
     const { dir, cleanup } = tempDir('asyncore-cli-smtp-');
     const s = await startServer(['smtp-server', '--dir', dir, '--host', '127.0.0.1', '--port', '0']);
     try {

@@ -7,7 +7,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { connect, type Socket as NetSocket } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { checkLeaks } from '../helpers.js';
+import { checkLeaks, POLLERS } from '../helpers.js';
 
 checkLeaks();
 
@@ -104,7 +104,6 @@ function echoRoundTrip(port: number, data: Buffer): Promise<{ echoed: Buffer; lo
 
 describe('src/examples/echo-server.ts', () => {
   const servers = new Map<string, { child: Child; port: number }>();
-  const POLLERS = ['select', 'poll', 'epoll'];
 
   before(async () => {
     // Start one server per poller, concurrently.

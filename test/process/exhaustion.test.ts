@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
+import { POLLERS } from '../helpers.js';
 
 const fixture = fileURLToPath(new URL('../fixtures/emfile-server.ts', import.meta.url));
 
@@ -29,7 +30,7 @@ function echoOnce(port: number, text: string, timeoutMs: number): Promise<string
   });
 }
 
-for (const poller of ['select', 'poll', 'epoll']) {
+for (const poller of POLLERS) {
   describe(`fd exhaustion under ${poller}`, () => {
     it('keeps the listener, backs off, warns once, and resumes by itself', async () => {
       // Node and tsx use ~30 descriptors themselves; 64 leaves room for a handful of clients.
