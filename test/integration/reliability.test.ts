@@ -73,7 +73,7 @@ function runUntil(done: () => boolean, poller: PollerName, passes = 2000): void 
 
 for (const poller of POLLERS) {
   describe(`faults under ${poller}`, () => {
-    const waitCall = poller === 'epoll' ? 'epoll_wait' : poller;
+    const waitCall = poller === 'epoll' ? 'epoll_wait' : poller === 'uring' ? 'io_uring_enter' : poller;
 
     it('EINTR on the wait, recv, send, accept and connect is retried invisibly', () => {
       const server = new EchoServer(map);
