@@ -24,3 +24,9 @@ export { FileDispatcher } from './channels/file.js';
 export { AsyncChat, SimpleProducer, findPrefixAtEnd } from './channels/chat.js';
 export type { Producer, Terminator } from './channels/chat.js';
 export { UnicodeEncodeError } from './channels/encoding.js';
+export {
+  getaddrinfo, createConnection, createServer, gethostname, inetPton, inetNtop,
+  AI_PASSIVE, AI_CANONNAME, AI_NUMERICHOST, AI_NUMERICSERV, AI_V4MAPPED, AI_ALL, AI_ADDRCONFIG,
+} from './io/net.js';
+export type { AddrInfoTuple, CreateServerOptions } from './io/net.js';
+export * from './exports/ssl.js';

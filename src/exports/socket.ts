@@ -3,3 +3,8 @@ export * from '../constants.js';
 export { Socket, socketpair, pipe, closeFd } from '../io/socket.js';
 export type { Address } from '../io/socket.js';
 export { SocketError, BlockingIOError } from '../errors.js';
+export {
+  getaddrinfo, createConnection, createServer, gethostname, inetPton, inetNtop,
+  AI_PASSIVE, AI_CANONNAME, AI_NUMERICHOST, AI_NUMERICSERV, AI_V4MAPPED, AI_ALL, AI_ADDRCONFIG,
+} from '../io/net.js';
+export type { AddrInfoTuple, CreateServerOptions } from '../io/net.js';

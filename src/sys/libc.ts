@@ -209,7 +209,7 @@ const addrinfo = koffi.struct('asyncore_addrinfo', {
   ai_addrlen: 'uint32_t', ai_addr: 'void *', ai_canonname: 'char *', ai_next: 'void *',
 });
 
-export interface AddrInfo { family: number; socktype: number; protocol: number; addr: Buffer }
+export interface AddrInfo { family: number; socktype: number; protocol: number; addr: Buffer; canonname: string }
 
 /**
  * getaddrinfo(3): 0 and the results, or a negative EAI_* code (EAI_SYSTEM comes with errno).
@@ -230,9 +230,9 @@ export function getaddrinfo(host: string | null, service: string | null, family:
   const head = out[0];
   try {
     for (let p = head; p; ) {
-      const ai = koffi.decode(p, addrinfo) as { ai_family: number; ai_socktype: number; ai_protocol: number; ai_addrlen: number; ai_addr: unknown; ai_next: unknown };
+      const ai = koffi.decode(p, addrinfo) as { ai_family: number; ai_socktype: number; ai_protocol: number; ai_addrlen: number; ai_addr: unknown; ai_canonname: string | null; ai_next: unknown };
       const bytes = koffi.decode(ai.ai_addr, koffi.array('uint8_t', ai.ai_addrlen)) as Uint8Array | number[];
-      list.push({ family: ai.ai_family, socktype: ai.ai_socktype, protocol: ai.ai_protocol, addr: Buffer.from(bytes) });
+      list.push({ family: ai.ai_family, socktype: ai.ai_socktype, protocol: ai.ai_protocol, addr: Buffer.from(bytes), canonname: ai.ai_canonname ?? '' });
       p = ai.ai_next;
     }
   } finally {

@@ -4,7 +4,7 @@ import { inspect } from 'node:util';
 import { isIP } from 'node:net';
 import { C } from '../sys/constants.js';
 import { CTRL, addressOf, alpnSelected, clearErrors, errorQueue, lastErrno, resetErrno, x509Der } from '../sys/openssl.js';
-import { EBADF } from '../sys/errno.js';
+import { EAGAIN, EBADF } from '../sys/errno.js';
 import { closedError, socketError } from '../errors.js';
 import { describe, rangeError, requireBytes, requireSize, typeError } from '../validate.js';
 import { Socket, type Address } from '../io/socket.js';
@@ -62,6 +62,13 @@ export class SSLSocket implements ChannelSocket {
   #context: SSLContext;
   #handshakeDone = false;
   #sniError: unknown = null;
+  /**
+   * @internal Set by sslChannel: the raw paths report the want-errors as -EAGAIN, so every
+   * Dispatcher send path (including DispatcherWithSend's) sees "would block".
+   */
+  _channelMode = false;
+  /** @internal A read needed the socket writable (a TLS 1.3 key update, renegotiation). */
+  _readWantsWrite = false;
 
   private constructor(context: SSLContext, sock: Socket, opts: Required<WrapOptions>) {
     const L = lib();
@@ -243,6 +250,10 @@ export class SSLSocket implements ChannelSocket {
     if (r > 0) return copyOut(buf, r);
     const f = this.#failure(r, err, 'read');
     if (typeof f === 'number') return f;
+    if (this._channelMode && (f instanceof SSLWantReadError || f instanceof SSLWantWriteError)) {
+      this._readWantsWrite = f instanceof SSLWantWriteError;
+      return -EAGAIN;
+    }
     // A clean close_notify, or (with suppressRaggedEofs) an EOF without one: end of stream.
     if (f instanceof SSLZeroReturnError && (lib().SSL_get_shutdown(ssl) & SSL_RECEIVED_SHUTDOWN)) return EMPTY;
     if (f instanceof SSLEOFError && this.suppressRaggedEofs) return EMPTY;
@@ -276,6 +287,7 @@ export class SSLSocket implements ChannelSocket {
     if (r > 0) return r;
     const f = this.#failure(r, err, 'write');
     if (typeof f === 'number') return f;
+    if (this._channelMode && (f instanceof SSLWantReadError || f instanceof SSLWantWriteError)) return -EAGAIN;
     throw f;
   }
 
