@@ -16,7 +16,7 @@
 import * as U from '../sys/uring.js';
 import { C } from '../sys/constants.js';
 import { poll as pollSyscall } from '../sys/libc.js';
-import { EBADF, EINTR, EMFILE, ENFILE, ENOMEM } from '../sys/errno.js';
+import { EACCES, EBADF, EINTR, EMFILE, ENFILE, ENOMEM, EPERM, errnoName } from '../sys/errno.js';
 import { socketError } from '../errors.js';
 import { type Poller, grow } from './types.js';
 
@@ -68,8 +68,11 @@ export function openUring(): UringPoller | string {
     const e = -ring;
     if (e === EMFILE || e === ENFILE || e === ENOMEM) throw socketError(e, 'io_uring_setup');
     if (e === U.ENOSYS) return 'the kernel has no io_uring (io_uring_setup: ENOSYS)';
-    if (e === U.EINVAL) return 'the kernel lacks IORING_SETUP_COOP_TASKRUN (Linux 5.19 or later is needed)';
-    return `io_uring_setup failed with ${socketError(e, 'io_uring_setup').message} (the kernel.io_uring_disabled sysctl or a seccomp policy)`;
+    if (e === U.EINVAL) return 'the kernel lacks IORING_SETUP_COOP_TASKRUN (io_uring_setup: EINVAL; Linux 5.19 or later is needed)';
+    if (e === EPERM || e === EACCES) {
+      return `io_uring is disabled for this process (io_uring_setup: ${errnoName(e)}; the kernel.io_uring_disabled sysctl or a seccomp policy)`;
+    }
+    return `io_uring_setup failed: ${errnoName(e)}`;
   }
   for (const [bit, name] of NEEDED_FEATURES) {
     if ((ring.features & bit) === 0) {
@@ -81,7 +84,7 @@ export function openUring(): UringPoller | string {
     const ops = U.probeOps(ring.fd);
     if (typeof ops === 'number') {
       U.closeRing(ring);
-      return `io_uring_register(IORING_REGISTER_PROBE) failed: ${socketError(-ops, 'io_uring_register').message}`;
+      return `io_uring_register(IORING_REGISTER_PROBE) failed: ${errnoName(-ops)}`;
     }
     for (const [op, name] of NEEDED_OPS) {
       if (ops[op] !== true) {
