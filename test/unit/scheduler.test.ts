@@ -1,14 +1,17 @@
-// The scheduler: callLater/callEvery handles, heap order, lazy cancellation, error reporting,
-// and the timers inside loop() (the poll timeout shortened to the next due time).
+// The scheduler: callLater/callEvery handles, heap order, lazy cancellation, error reporting.
+// (Timers inside loop() passes over sockets, and timers per map: test/integration/reactor-timers.test.ts.)
 import { describe, it, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkLeaks } from '../helpers.js';
+import { capture, checkLeaks } from '../helpers.js';
 import {
-  callLater, callEvery, callLaterOn, monotonic, setTimerErrorHandler, loop, ExitNow, Dispatcher, socketpair, closeAll,
-  type SocketMap, type PollerName, type TimerHandle,
+  callLater, callEvery, callLaterOn, monotonic, setTimerErrorHandler, loop, ExitNow,
+  type SocketMap, type TimerHandle,
 } from '../../src/index.js';
 import { Scheduler, TimerHandle as TimerHandleClass } from '../../src/reactor/timers.js';
 import { scheduler } from '../helpers.js';
+
+/** What `fn` writes to stderr. */
+const captureErr = (fn: () => void): string => capture(fn).err;
 
 checkLeaks();
 afterEach(() => {
@@ -20,22 +23,6 @@ afterEach(() => {
 /** Independent of performance.now(): the kernel's CLOCK_MONOTONIC through process.hrtime. */
 function hr(): number {
   return Number(process.hrtime.bigint()) / 1e9;
-}
-
-/** Capture what is written to stderr while `fn` runs. */
-function captureStderr(fn: () => void): string {
-  const chunks: string[] = [];
-  const orig = process.stderr.write;
-  process.stderr.write = ((c: string | Uint8Array) => {
-    chunks.push(String(c));
-    return true;
-  }) as typeof process.stderr.write;
-  try {
-    fn();
-  } finally {
-    process.stderr.write = orig;
-  }
-  return chunks.join('');
 }
 
 describe('callLater', () => {
@@ -247,34 +234,6 @@ describe('callbacks that schedule or cancel others', () => {
     while (scheduler.pending > 0 && monotonic() - t0 < 5) assert.ok(scheduler.runDue() <= 1);
     assert.equal(n, 1000);
   });
-
-  it('a timer can open a channel that keeps loop() running after the timers are done', () => {
-    const map: SocketMap = new Map();
-    const [a, b] = socketpair();
-    const got: string[] = [];
-    class Reader extends Dispatcher {
-      override writable(): boolean {
-        return false;
-      }
-      override handleRead(): void {
-        const d = this.recv(100);
-        if (d.length) got.push(d.toString());
-      }
-      override handleClose(): void {
-        this.close();
-      }
-    }
-    callLaterOn(map, 0.01, () => {
-      new Reader(a, map);
-      callLaterOn(map, 0.01, () => {
-        b.send(Buffer.from('hi'));
-        b.close();
-      });
-    });
-    loop({ timeout: 1, map });
-    assert.deepEqual(got, ['hi']);
-    assert.equal(map.size, 0);
-  });
 });
 
 describe('exceptions in callbacks', () => {
@@ -285,7 +244,7 @@ describe('exceptions in callbacks', () => {
     }
     callLater(0, failingTimer);
     callLater(0.005, () => ran.push('after'));
-    const err = captureStderr(() => loop({ timeout: 1 }));
+    const err = captureErr(() => loop({ timeout: 1 }));
     assert.deepEqual(ran, ['after']);
     assert.match(err, /^error: uncaptured exception in timer <TimerHandle later 0s failingTimer done> \(RangeError:boom in timer \[/);
     assert.match(err, /scheduler\.test\.ts\|failingTimer\|\d+\]\)\n$/);
@@ -302,7 +261,7 @@ describe('exceptions in callbacks', () => {
       assert.equal(seen[0]![1], h);
       setTimerErrorHandler(() => { throw new Error('handler broke'); });
       callLater(0, () => { throw new Error('original'); });
-      const err = captureStderr(() => loop());
+      const err = captureErr(() => loop());
       assert.match(err, /Error:handler broke/);
     } finally {
       setTimerErrorHandler(prev);
@@ -320,60 +279,18 @@ describe('exceptions in callbacks', () => {
   });
 });
 
-describe('timers inside loop()', () => {
-  for (const poller of ['select', 'poll', 'epoll'] as PollerName[]) {
-    it(`${poller}: the wait is cut to the next due time (loop({ timeout: 5, count: 1 }) with a 0.05 s timer)`, () => {
-      const map: SocketMap = new Map();
-      const [a, b] = socketpair();
-      const idle = new Dispatcher(a, map); // readable, never ready: only the timeout could end the wait
-      idle.writable = () => false;
-      let firedAt = 0;
-      const t0 = monotonic();
-      const h = callLaterOn(map, 0.05, () => { firedAt = monotonic(); });
-      try {
-        loop({ timeout: 5, count: 1, map, poller });
-        const took = monotonic() - t0;
-        assert.ok(took < 2, `returned after ${took.toFixed(3)} s, not by the timer`);
-        assert.ok(took >= 0.05, 'but not before the timer was due');
-        assert.ok(firedAt >= h.when, 'the timer ran in that pass, never early');
-      } finally {
-        h.cancel();
-        closeAll(map);
-        b.close();
-      }
-    });
-  }
-
-  it('without count, loop() keeps running while only timers are pending; with count it stops', () => {
-    const map: SocketMap = new Map();
-    let ran = 0;
-    callLaterOn(map, 0.03, () => ran++);
-    const t0 = monotonic();
-    loop({ map, timeout: 1 });
-    assert.equal(ran, 1);
-    assert.ok(monotonic() - t0 >= 0.03);
-    const h = callLaterOn(map, 0.2, () => ran++);
-    const t1 = monotonic();
-    loop({ map, timeout: 0.01, count: 2 });
-    assert.ok(monotonic() - t1 < 0.15, 'two 10 ms passes, then it returned');
-    assert.equal(ran, 1);
-    assert.equal(h.pending, true);
-    h.cancel();
-  });
-});
-
 describe('bad input', () => {
   it('throws RangeError / TypeError naming the fix', () => {
     const f = (): void => {};
-    assert.throws(() => callLater(-1, f), { name: 'RangeError', message: /callLater\(\): seconds must be a finite number >= 0, not -1/ });
-    assert.throws(() => callLater(NaN, f), { name: 'RangeError', message: /not NaN/ });
-    assert.throws(() => callLater(Infinity, f), { name: 'RangeError', message: /finite/ });
-    assert.throws(() => callLater('1' as never, f), { name: 'TypeError', message: /seconds must be a number .* not a string "1"/ });
-    assert.throws(() => callLater(1, 'f' as never), { name: 'TypeError', message: /callback must be a function, not a string "f"/ });
-    assert.throws(() => callLater(1, null as never), { name: 'TypeError', message: /not null/ });
-    assert.throws(() => callEvery(0, f), { name: 'RangeError', message: /callEvery\(\): seconds must be a finite number > 0/ });
-    assert.throws(() => callEvery(-0.5, f), RangeError);
-    assert.throws(() => callEvery(1, undefined as never), TypeError);
+    assert.throws(() => callLater(-1, f), { name: 'RangeError', code: 'ERR_OUT_OF_RANGE', message: /callLater\(\): seconds must be a finite number >= 0, not -1/ });
+    assert.throws(() => callLater(NaN, f), { name: 'RangeError', code: 'ERR_OUT_OF_RANGE', message: /not NaN/ });
+    assert.throws(() => callLater(Infinity, f), { name: 'RangeError', code: 'ERR_OUT_OF_RANGE', message: /finite/ });
+    assert.throws(() => callLater('1' as never, f), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE', message: /seconds must be a number .* not a string "1"/ });
+    assert.throws(() => callLater(1, 'f' as never), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE', message: /callback must be a function, not a string "f"/ });
+    assert.throws(() => callLater(1, null as never), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE', message: /not null/ });
+    assert.throws(() => callEvery(0, f), { name: 'RangeError', code: 'ERR_OUT_OF_RANGE', message: /callEvery\(\): seconds must be a finite number > 0/ });
+    assert.throws(() => callEvery(-0.5, f), { name: 'RangeError', code: 'ERR_OUT_OF_RANGE' });
+    assert.throws(() => callEvery(1, undefined as never), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' });
     assert.equal(scheduler.pending, 0, 'nothing was scheduled');
   });
 });
