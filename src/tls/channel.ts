@@ -67,7 +67,9 @@ export function sslChannel<TBase extends DispatcherClass>(Base: TBase): TBase & 
       this.socket = ssl;
       this._tlsState = 'handshake';
       this._tlsWant = opts.serverSide ? WANT_READ : WANT_WRITE;
-      if (!this.connecting && !this.accepting) this._tlsStep();
+      // A client sends its ClientHello at once; a server waits for it to become readable (a
+      // failure then reaches this channel's handleError, not a listener's handleAccepted).
+      if (!opts.serverSide && !this.connecting && !this.accepting) this._tlsStep();
     }
 
     stopTls(): void {
