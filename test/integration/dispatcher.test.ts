@@ -5,7 +5,7 @@ import { describe, it, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { inspect } from 'node:util';
 import {
-  checkLeaks, tempDir, unixPath, hasIPv6, addressFamilies, usePrivateMap, map, POLLERS, LINGER_RST, FamilyServer, type Family, type HandlerClass,
+  capture, checkLeaks, runUntil, track, tempDir, unixPath, hasIPv6, addressFamilies, usePrivateMap, map, POLLERS, LINGER_RST, FamilyServer, type Family, type HandlerClass,
 } from '../helpers.js';
 import {
   Dispatcher, FileDispatcher, pipe, Socket, SocketError, ExitNow, loop, poll, poll2,
@@ -18,28 +18,13 @@ import { injectFault, clearFaults } from '../../src/sys/faults.js';
 
 // ---- per-test state: a private map, extra sockets/fds, all closed after each test ----
 
-const { sockets: extraSockets, fds: extraFds } = usePrivateMap();
+const { fds: extraFds } = usePrivateMap();
 checkLeaks();
 
 const v6 = await hasIPv6();
 const tmp = tempDir();
 after(() => tmp.cleanup());
 const FAMILIES = addressFamilies(v6, tmp.dir, 's');
-
-function track<T extends Socket>(s: T): T {
-  extraSockets.push(s);
-  return s;
-}
-
-/** Run single bounded passes until `pred()` holds; fail after `maxPasses`. Returns passes used. */
-function runUntil(pred: () => boolean, poller: PollerName, what: string, maxPasses = 300): number {
-  for (let i = 0; i < maxPasses; i++) {
-    if (pred()) return i;
-    loop({ timeout: 0.01, count: 1, map, poller });
-  }
-  assert.ok(pred(), `${what}: not within ${maxPasses} passes`);
-  return maxPasses;
-}
 
 /** poll(2) one descriptor with a bounded wait; returns revents. */
 function waitFd(fd: number, events: number, timeoutMs = 2000): number {
@@ -49,29 +34,6 @@ function waitFd(fd: number, events: number, timeoutMs = 2000): number {
   dv.setInt16(4, events, true);
   assert.ok(libc.poll(pfd, 1, timeoutMs) >= 0);
   return dv.getInt16(6, true);
-}
-
-/** Replace process.stdout/stderr.write while `fn` runs (synchronously); returns what was written. */
-function capture(fn: () => void): { out: string; err: string } {
-  const out: string[] = [];
-  const err: string[] = [];
-  const ow = process.stdout.write;
-  const ew = process.stderr.write;
-  process.stdout.write = ((chunk: string | Uint8Array) => {
-    out.push(String(chunk));
-    return true;
-  }) as typeof process.stdout.write;
-  process.stderr.write = ((chunk: string | Uint8Array) => {
-    err.push(String(chunk));
-    return true;
-  }) as typeof process.stderr.write;
-  try {
-    fn();
-  } finally {
-    process.stdout.write = ow;
-    process.stderr.write = ew;
-  }
-  return { out: out.join(''), err: err.join('') };
 }
 
 // ---- the test doubles: like CPython's BaseTestHandler, unexpected handlers throw ----
