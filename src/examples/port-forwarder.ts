@@ -11,8 +11,9 @@
 // - half-close: one side's EOF becomes shutdown(SHUT_WR) on the other once everything read
 //   from it has been sent; a side closes when both of its directions are done;
 // - a refused or reset connection closes the other side once, and the reason is logged.
+import { parseArgs } from 'node:util';
 import * as asyncore from '../index.js';
-import { formatAddress } from './cli-common.js';
+import { formatAddress, isMain } from './cli-common.js';
 
 /** How much each side asks recv(2) for: big reads, few passes, for bulk traffic. */
 export const RELAY_RECV_SIZE = 256 * 1024;
@@ -59,7 +60,7 @@ export class Relay extends asyncore.DispatcherWithSend {
   #readOnce(): boolean {
     const sock = this.socket;
     const peer = this.peer;
-    if (sock === null || peer === null) return false;
+    if (sock === null || peer === null || this._fileno === null) return false;
     let data: Buffer;
     try {
       // The socket's own recv, not Dispatcher.recv: EOF must not mean handleClose() here,
@@ -95,7 +96,7 @@ export class Relay extends asyncore.DispatcherWithSend {
   }
 
   #flushCheck(): void {
-    if (!this.shutPending || this.wrShut || this.socket === null || !this.connected) return;
+    if (!this.shutPending || this.wrShut || this.socket === null || this._fileno === null) return;
     if (this.outBuffer.length > 0) return;
     try {
       this.socket.shutdown(asyncore.SHUT_WR);
@@ -123,7 +124,7 @@ export class Relay extends asyncore.DispatcherWithSend {
    */
   override handleClose(): void {
     const sock = this.socket;
-    if (sock === null || this.#aborted) {
+    if (sock === null || this._fileno === null || this.#aborted) {
       this.close();
       return;
     }
@@ -137,8 +138,8 @@ export class Relay extends asyncore.DispatcherWithSend {
       return;
     }
     // Drain without the high-water bound: at most what the kernel buffered for us.
-    while (!this.readEof && this.socket !== null && this.#readOnce());
-    if (this.socket === null) return;
+    while (!this.readEof && this._fileno !== null && this.#readOnce());
+    if (this._fileno === null) return; // the drain finished (or aborted) the connection
     if (!this.readEof || (this.outBuffer.length > 0 && !this.wrShut)) {
       this.abort(new Error('connection closed with data still to deliver'));
       return;
@@ -158,7 +159,8 @@ export class Relay extends asyncore.DispatcherWithSend {
     this.#aborted = true;
     if (peer !== null) peer.#aborted = true;
     const why = reason instanceof Error ? reason.message : String(reason);
-    this.logInfo(`forward: ${this.role} ${this.addr === null ? '' : `${formatAddress(this.addr)} `}failed (${why}); closing ${peer?.role ?? 'its peer'}`, 'error');
+    const name = (r: Relay | null): string => (r === null ? 'its peer' : r.addr === null ? r.role : `${r.role} ${formatAddress(r.addr)}`);
+    this.logInfo(`forward: ${name(this)} failed (${why}); closing ${name(peer)}`, 'error');
     this.close();
     peer?.close();
   }
@@ -202,7 +204,7 @@ export class PortForwarder extends asyncore.Dispatcher {
     this.accepted++;
     const down = new Relay(sock, this._map);
     const up = new Relay(null, this._map);
-    up.role = `upstream ${formatAddress(this.target)} for client`;
+    up.role = 'upstream';
     for (const r of [down, up]) {
       r.outHighWater = this.highWater;
       r.recvSize = this.recvSize;
@@ -234,4 +236,25 @@ export function parseHostPort(text: string, defaultHost: string | null): [string
     throw new RangeError(`'${text}' is not ${form} (e.g. ${defaultHost === null ? '127.0.0.1:8080' : '8000 or 127.0.0.1:8000'}; [::1]:8080 for IPv6)`);
   }
   return [host, port];
+}
+
+if (isMain(import.meta.url)) {
+  const { values } = parseArgs({ options: { listen: { type: 'string' }, to: { type: 'string' }, poller: { type: 'string' } } });
+  if (values.listen === undefined || values.to === undefined) {
+    console.error('usage: port-forwarder.ts --listen [HOST:]PORT --to HOST:PORT [--poller select|poll|epoll]');
+    process.exit(2);
+  }
+  const [host, port] = parseHostPort(values.listen, 'localhost');
+  const target = parseHostPort(values.to, null);
+  const server = new PortForwarder(host, port, target);
+  console.log(`port forwarder listening on ${formatAddress((server.socket as asyncore.Socket).getsockname())}, forwarding to ${formatAddress(target)}`);
+  if (values.poller !== undefined) {
+    asyncore.loop({ poller: values.poller as asyncore.PollerName });
+  } else {
+    const stop = (): void => asyncore.closeAll();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    await asyncore.loopAsync();
+    process.exit(0);
+  }
 }
