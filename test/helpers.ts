@@ -272,7 +272,7 @@ export async function captureAsync<T>(fn: () => Promise<T>): Promise<{ value: T;
 const tracked: { close(): void }[] = [];
 
 /**
- * Close `x` after the running test (in the order tracked), before checkLeaks() counts
+ * Close `x` after the running test (last tracked first), before checkLeaks() counts
  * descriptors. Needs usePrivateMap() or useTracking() in the file: their afterEach closes them.
  */
 export function track<T extends { close(): void }>(x: T): T {
@@ -280,10 +280,10 @@ export function track<T extends { close(): void }>(x: T): T {
   return x;
 }
 
-/** Close everything track() collected; every close runs, then the first error is thrown. */
+/** Close everything track() collected, last tracked first; every close runs, then the first error is thrown. */
 export function closeTracked(): void {
   let first: unknown = null;
-  for (const x of tracked.splice(0)) {
+  for (const x of tracked.splice(0).reverse()) {
     try { x.close(); } catch (e) { first ??= e; }
   }
   if (first !== null) throw first;

@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { inspect } from 'node:util';
 import vm from 'node:vm';
-import { checkLeaks } from '../helpers.js';
+import { capture, checkLeaks } from '../helpers.js';
 import * as api from '../../src/index.js';
 import {
   AsyncChat, BlockingIOError, Dispatcher, FileDispatcher, FileWrapper, SimpleProducer, Socket, SocketError,
@@ -14,19 +14,6 @@ import {
 } from '../../src/index.js';
 
 checkLeaks();
-
-/** Run `fn` with process.stdout/stderr writes captured (synchronously). */
-function capture(fn: () => void): { out: string; err: string } {
-  let out = '', err = '';
-  const ow = process.stdout.write, ew = process.stderr.write;
-  process.stdout.write = ((s: string) => { out += s; return true; }) as typeof process.stdout.write;
-  process.stderr.write = ((s: string) => { err += s; return true; }) as typeof process.stderr.write;
-  try { fn(); } finally {
-    process.stdout.write = ow;
-    process.stderr.write = ew;
-  }
-  return { out, err };
-}
 
 describe('API.md: module level', () => {
   it('the root exports every public name', () => {

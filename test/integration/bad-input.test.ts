@@ -7,7 +7,7 @@
 import { describe, it, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { capture, checkLeaks, tempDir, unixPath, usePrivateMap, map, POLLERS } from '../helpers.js';
+import { capture, checkLeaks, closeTracked, isOpen, track, tempDir, unixPath, usePrivateMap, map, POLLERS } from '../helpers.js';
 import {
   AF_INET, AF_INET6, AF_UNIX, AsyncChat, Dispatcher, DispatcherWithSend, FileDispatcher, FileWrapper, SHUT_RDWR,
   SOCK_DGRAM, SOCK_STREAM, SOL_SOCKET, SO_ERROR, SO_RCVBUF, SimpleProducer, Socket, SocketError, callEvery,
@@ -28,16 +28,6 @@ const bad = <T>(v: unknown): T => v as T;
 const NOT_AN_FD = 1_000_000; // above any rlimit here: never open
 const TWO_40 = 2 ** 40;
 
-function isOpen(fd: number): boolean {
-  return libc.fcntl(fd, C.F_GETFD, 0) >= 0;
-}
-
-/** Everything a row or test set up; closed (and required to close cleanly) after each test. */
-let fixtures: { close(): void }[] = [];
-function track<T extends { close(): void }>(x: T): T {
-  fixtures.push(x);
-  return x;
-}
 
 class Echo extends DispatcherWithSend {
   echoed = 0;
@@ -136,15 +126,13 @@ let sentinel: Echo;
 let sentinelPeer: Socket;
 
 afterEach(() => {
+  // Everything a row or test set up (track()) is closed, and must close cleanly.
   const errors: unknown[] = [];
-  for (const f of fixtures.reverse()) {
-    try {
-      f.close();
-    } catch (e) {
-      errors.push(e);
-    }
+  try {
+    closeTracked();
+  } catch (e) {
+    errors.push(e);
   }
-  fixtures = [];
   sentinel?.close();
   sentinelPeer?.close();
   closeAll(undefined, true);
@@ -226,7 +214,7 @@ function runRows(rows: Row[]): void {
       assertMapIntact(socketMap, before, r.name);
       assert.equal(scheduler.pending, timersBefore, 'a refused call must not leave a timer behind');
       // Whatever the row set up closes cleanly and leaves the map; then the loop still serves.
-      for (const f of fixtures.splice(0).reverse()) f.close();
+      closeTracked();
       assertMapIntact(socketMap, [[sentinel._fileno!, sentinel]], `${r.name}, after closing its fixtures`);
       assertSentinelEchoes(r.name);
     });

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { openSync, closeSync, writeFileSync, readFileSync, constants as fsc } from 'node:fs';
 import { join } from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
-import { checkLeaks, tempDir, usePrivateMap, map, POLLERS } from '../helpers.js';
+import { checkLeaks, isOpen, tempDir, usePrivateMap, map, POLLERS } from '../helpers.js';
 import {
   FileWrapper, FileDispatcher, SocketError, pipe, errno, loop, SOL_SOCKET, SO_ERROR, SO_TYPE,
 } from '../../src/index.js';
@@ -39,10 +39,6 @@ function wrap(fd: number): FileWrapper {
   const w = new FileWrapper(fd);
   wrappers.push(w);
   return w;
-}
-
-function isOpen(fd: number): boolean {
-  return libc.fcntl(fd, C.F_GETFD, 0) >= 0;
 }
 
 function isEbadf(e: unknown): boolean {

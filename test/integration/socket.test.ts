@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
-import { checkLeaks, tempDir, unixPath, hasIPv6 } from '../helpers.js';
+import { checkLeaks, track, useTracking, tempDir, unixPath, hasIPv6 } from '../helpers.js';
 import { Socket, socketpair, pipe, closeFd, type Address, SocketError, BlockingIOError } from '../../src/exports/socket.js';
 import {
   AF_INET, AF_INET6, AF_UNIX, SOCK_STREAM, SOCK_DGRAM, SOCK_NONBLOCK, SOL_SOCKET, SO_REUSEADDR,
@@ -19,18 +19,11 @@ import { injectFault, clearFaults, pendingFaults } from '../../src/sys/faults.js
 
 // Every socket a test makes is tracked and closed after it, before checkLeaks compares the
 // descriptor count (hooks run in registration order), so a failing assertion leaks nothing.
-const opened: Socket[] = [];
-function track<T extends Socket>(s: T): T {
-  opened.push(s);
-  return s;
-}
 function trackPair(p: [Socket, Socket]): [Socket, Socket] {
   return [track(p[0]), track(p[1])];
 }
-afterEach(() => {
-  clearFaults();
-  for (const s of opened.splice(0)) s.close();
-});
+afterEach(clearFaults);
+useTracking();
 checkLeaks();
 
 const v6 = await hasIPv6();

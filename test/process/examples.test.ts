@@ -3,11 +3,11 @@
 // node:http server in another process.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { connect, type Socket as NetSocket } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { checkLeaks, POLLERS } from '../helpers.js';
+import { checkLeaks, findPython, POLLERS } from '../helpers.js';
 
 checkLeaks();
 
@@ -17,7 +17,8 @@ after(() => {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
 });
 
-const hasPython = spawnSync('python3.11', ['-c', 'pass']).status === 0;
+const python = findPython();
+const hasPython = python !== null;
 
 /** A child process whose stdout is collected line by line. */
 interface Child {
@@ -155,7 +156,7 @@ describe('src/examples/echo-server.ts', () => {
       'print(s.getsockname()[1], got == msg)',
       's.close()',
     ].join('\n');
-    const py = spawn('python3.11', ['-c', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const py = spawn(python!, ['-c', script], { stdio: ['ignore', 'pipe', 'pipe'] });
     children.push(py);
     let out = '';
     let err = '';
