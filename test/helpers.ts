@@ -10,7 +10,7 @@ import { setImmediate as tick } from 'node:timers/promises';
 import assert from 'node:assert/strict';
 import { beforeEach, afterEach } from 'node:test';
 import {
-  Dispatcher, closeAll, loop, AF_INET, AF_INET6, AF_UNIX, type Address, type PollerName, type Socket, type SocketMap,
+  Dispatcher, Socket as SocketClass, closeAll, loop, AF_INET, AF_INET6, AF_UNIX, type Address, type PollerName, type Socket, type SocketMap,
 } from '../src/index.js';
 import { reactorFor } from '../src/reactor/reactor.js';
 import { socketMap as globalMap } from '../src/reactor/map.js';
@@ -27,24 +27,21 @@ export function fdCount(): number {
 }
 
 /**
- * Install per-test checks: after every test no fd leaked (against the count before it) and,
- * once the dispatcher layer exists, the global socketMap is empty.
+ * Install per-test checks: after every test no fd leaked (against the count before it) and the
+ * global socketMap is empty (whatever is left is closed, then the test fails).
  */
 export function checkLeaks(): void {
   let before = 0;
   beforeEach(() => {
     before = fdCount();
   });
-  afterEach(async () => {
-    const { socketMap } = await import('../src/index.js') as { socketMap?: Map<number, unknown> };
-    if (socketMap) {
-      const left = [...socketMap.values()].map(String);
-      for (const d of [...socketMap.values()]) {
-        try { (d as { close(): void }).close(); } catch { /* already broken */ }
-      }
-      socketMap.clear();
-      assert.deepEqual(left, [], 'socketMap must be empty after the test');
+  afterEach(() => {
+    const left = [...globalMap.values()].map(String);
+    for (const d of [...globalMap.values()]) {
+      try { (d as { close(): void }).close(); } catch { /* already broken */ }
     }
+    globalMap.clear();
+    assert.deepEqual(left, [], 'socketMap must be empty after the test');
     assert.equal(fdCount(), before, 'file descriptors leaked by the test');
   });
 }
@@ -62,8 +59,7 @@ export function unixPath(dir: string, name = 'sock'): string {
 
 /** Whether IPv6 loopback works on this machine. */
 export async function hasIPv6(): Promise<boolean> {
-  const { Socket, AF_INET6 } = await import('../src/index.js');
-  const s = new Socket(AF_INET6);
+  const s = new SocketClass(AF_INET6);
   try {
     s.bind(['::1', 0]);
     return true;
