@@ -1,17 +1,20 @@
 // Reliability: injected faults through the src/sys seam, half-close, and a reset storm.
 import { describe, it, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkLeaks, fdCount, usePrivateMap, map, POLLERS, LINGER_RST } from '../helpers.js';
+import { checkLeaks, fdCount, runUntil, usePrivateMap, map, POLLERS, LINGER_RST } from '../helpers.js';
 import { EchoHandler, EchoServer as BaseEchoServer } from '../fixtures/common.js';
 import {
   Dispatcher, Socket, socketpair, loop, errno, type Address, type SocketMap,
-  type PollerName, SOL_SOCKET, SO_LINGER, SHUT_WR,
+  SOL_SOCKET, SO_LINGER, SHUT_WR,
 } from '../../src/index.js';
 import { injectFault, clearFaults, pendingFaults } from '../../src/sys/faults.js';
 
 afterEach(() => clearFaults());
 usePrivateMap(); // after clearFaults(): no injected fault is left for the closing channels
 checkLeaks(); // after the hooks above, which close each test's channels
+
+/** The pass limit of the fault tests (10 ms passes). */
+const PASSES = 2000;
 
 /** The echo server, keeping its handlers to count their closes. */
 class EchoServer extends BaseEchoServer {
@@ -66,11 +69,6 @@ class Pinger extends Dispatcher {
   }
 }
 
-function runUntil(done: () => boolean, poller: PollerName, passes = 2000): void {
-  for (let i = 0; i < passes && !done(); i++) loop({ map, timeout: 0.01, count: 1, poller });
-  assert.ok(done(), 'condition not reached within the pass limit');
-}
-
 for (const poller of POLLERS) {
   describe(`faults under ${poller}`, () => {
     const waitCall = poller === 'epoll' ? 'epoll_wait' : poller === 'uring' ? 'io_uring_enter' : poller;
@@ -80,7 +78,7 @@ for (const poller of POLLERS) {
       injectFault('connect', errno.EINTR!, 1);
       const client = new Pinger(map, server.address, 20);
       for (const call of [waitCall, 'recv', 'send', 'accept4']) injectFault(call, errno.EINTR!, 3);
-      runUntil(() => client.round === 20, poller);
+      runUntil(() => client.round === 20, poller, '20 echoed rounds', PASSES);
       for (const call of [waitCall, 'recv', 'send', 'accept4', 'connect']) {
         assert.equal(pendingFaults(call), 0, `every injected EINTR on ${call} was consumed`);
       }
@@ -92,10 +90,10 @@ for (const poller of POLLERS) {
       it(`${code} mid-stream calls handleClose exactly once`, () => {
         const server = new EchoServer(map);
         const client = new Pinger(map, server.address, 1000);
-        runUntil(() => client.round >= 5, poller);
+        runUntil(() => client.round >= 5, poller, '5 echoed rounds', PASSES);
         // The next recv (client or server side) fails as if the peer vanished.
         injectFault(code === 'EPIPE' ? 'send' : 'recv', errno[code]!, 1);
-        runUntil(() => client.closes + server.handlers.reduce((n, h) => n + h.closes, 0) >= 1, poller);
+        runUntil(() => client.closes + server.handlers.reduce((n, h) => n + h.closes, 0) >= 1, poller, 'a close', PASSES);
         for (let i = 0; i < 20; i++) loop({ map, timeout: 0.01, count: 1, poller });
         const closes = [client.closes, ...server.handlers.map((h) => h.closes)];
         assert.equal(closes.reduce((a, b) => a + b, 0) >= 1, true);
@@ -125,7 +123,7 @@ for (const poller of POLLERS) {
         loop({ map, timeout: 0.01, count: 1, poller });
         assert.equal(pendingFaults('recv'), 0, 'the spurious EAGAIN was hit');
         assert.equal(map.get(a.fileno()), reader, 'the channel is still served');
-        runUntil(() => got === 'still here', poller);
+        runUntil(() => got === 'still here', poller, 'the data after the half-close', PASSES);
       } finally {
         process.stdout.write = write;
         b.close();
@@ -163,7 +161,7 @@ for (const poller of POLLERS) {
         const payload = Buffer.from('half-closed but not forgotten: '.repeat(40));
         peer.sendall(payload);
         peer.shutdown(SHUT_WR);
-        runUntil(() => events.includes('close'), poller);
+        runUntil(() => events.includes('close'), poller, 'handleClose', PASSES);
         assert.deepEqual(received, payload);
         assert.equal(events.at(-1), 'close');
         assert.equal(events.filter((e) => e === 'close').length, 1);
@@ -194,8 +192,8 @@ describe('reset storm', () => {
         s.setsockopt(SOL_SOCKET, SO_LINGER, LINGER_RST);
         s.close();
       }
-      runUntil(() => good.every((g) => g.round === 200), 'epoll', 5000);
-      runUntil(() => server.handlers.every((h) => h._fileno === null), 'epoll', 5000);
+      runUntil(() => good.every((g) => g.round === 200), 'epoll', 'the good clients\' 200 rounds', 5000);
+      runUntil(() => server.handlers.every((h) => h._fileno === null), 'epoll', 'every handler closed', 5000);
     } finally {
       for (const s of storm) s.close();
     }
