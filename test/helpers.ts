@@ -217,11 +217,11 @@ export async function stopChild(child: Child): Promise<void> {
 // ---- bounded passes, captured output, tracked resources, descriptors, python3.11 ----
 
 /**
- * Run single loop() passes over `m` (default: the test's private `map`) with `poller`, each
- * waiting at most 10 ms, until `pred()` holds; fail naming `what` after `maxPasses`.
+ * Run single loop() passes over `m` (default: the test's private `map`) with `poller` (undefined:
+ * loop()'s default), each waiting at most 10 ms, until `pred()` holds; fail naming `what` after `maxPasses`.
  * Returns the passes it took.
  */
-export function runUntil(pred: () => boolean, poller: PollerName, what = 'condition', maxPasses = 300, m: SocketMap = map): number {
+export function runUntil(pred: () => boolean, poller: PollerName | undefined, what = 'condition', maxPasses = 300, m: SocketMap = map): number {
   let i = 0;
   for (; i < maxPasses && !pred(); i++) loop({ timeout: 0.01, count: 1, map: m, poller });
   assert.ok(pred(), `${what}: not within ${maxPasses} passes`);
@@ -288,6 +288,17 @@ export function closeTracked(): void {
 /** For files without usePrivateMap(): close tracked resources after each test (call before checkLeaks()). */
 export function useTracking(): void {
   afterEach(closeTracked);
+}
+
+/** poll(2) one descriptor with a bounded wait; returns revents (0 on timeout). */
+export function waitFd(fd: number, events: number, timeoutMs = 2000): number {
+  const pfd = new Uint8Array(8);
+  const dv = new DataView(pfd.buffer);
+  dv.setInt32(0, fd, true);
+  dv.setInt16(4, events, true);
+  const r = libc.poll(pfd, 1, timeoutMs);
+  assert.ok(r >= 0, `poll failed: ${-r}`);
+  return dv.getInt16(6, true);
 }
 
 /** Whether `fd` is an open descriptor of this process (fcntl F_GETFD). */

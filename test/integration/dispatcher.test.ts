@@ -5,7 +5,7 @@ import { describe, it, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { inspect } from 'node:util';
 import {
-  capture, checkLeaks, runUntil, track, tempDir, unixPath, hasIPv6, addressFamilies, usePrivateMap, map, POLLERS, LINGER_RST, FamilyServer, type Family, type HandlerClass,
+  capture, checkLeaks, runUntil, track, waitFd, tempDir, unixPath, hasIPv6, addressFamilies, usePrivateMap, map, POLLERS, LINGER_RST, FamilyServer, type Family, type HandlerClass,
 } from '../helpers.js';
 import {
   Dispatcher, FileDispatcher, pipe, Socket, SocketError, ExitNow, loop, poll, poll2,
@@ -25,16 +25,6 @@ const v6 = await hasIPv6();
 const tmp = tempDir();
 after(() => tmp.cleanup());
 const FAMILIES = addressFamilies(v6, tmp.dir, 's');
-
-/** poll(2) one descriptor with a bounded wait; returns revents. */
-function waitFd(fd: number, events: number, timeoutMs = 2000): number {
-  const pfd = new Uint8Array(8);
-  const dv = new DataView(pfd.buffer);
-  dv.setInt32(0, fd, true);
-  dv.setInt16(4, events, true);
-  assert.ok(libc.poll(pfd, 1, timeoutMs) >= 0);
-  return dv.getInt16(6, true);
-}
 
 // ---- the test doubles: like CPython's BaseTestHandler, unexpected handlers throw ----
 

@@ -4,7 +4,7 @@
 // map's timers only. Also the timers inside a loop pass: the wait is cut to the next due time.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkLeaks, map, usePrivateMap, scheduler, POLLERS } from './../helpers.js';
+import { checkLeaks, map, runUntil, usePrivateMap, scheduler, POLLERS } from '../helpers.js';
 import {
   Dispatcher, ExitNow, callLater, callEvery, callLaterOn, callEveryOn, closeAll, loop, loopAsync,
   monotonic, setTimerErrorHandler, socketpair, socketMap, type SocketMap, type TimerHandle,
@@ -33,12 +33,6 @@ function quiet(m: SocketMap = map): Quiet {
   const [a, b] = socketpair();
   extra.push(b);
   return new Quiet(a, m);
-}
-
-/** Single passes over `m` (each waiting at most `timeout`) until `done()`, bounded. */
-function passUntil(done: () => boolean, what: string, m: SocketMap = map, timeout = 0.05, max = 200): void {
-  for (let i = 0; i < max && !done(); i++) loop({ map: m, timeout, count: 1 });
-  assert.ok(done(), `${what}: not within ${max} passes`);
 }
 
 /** Pending timers of `m`'s reactor. */
@@ -187,7 +181,7 @@ describe('Dispatcher.callLater / callEvery: a channel\'s own timers', () => {
     loop({ map: other, timeout: 0.02, count: 3 });
     closeAll(other);
     assert.deepEqual(calls, [], 'never in another map\'s loop');
-    passUntil(() => calls.length > 0, 'the channel timer');
+    runUntil(() => calls.length > 0, undefined, 'the channel timer');
     assert.equal(calls.length, 1);
     assert.equal(calls[0]![0], d);
     assert.deepEqual((calls[0] as unknown[]).slice(1), [1, 'two']);
@@ -215,7 +209,7 @@ describe('Dispatcher.callLater / callEvery: a channel\'s own timers', () => {
       if (++n === 3) h.cancel();
     });
     assert.equal(h.repeat, true);
-    passUntil(() => n >= 3, 'three calls');
+    runUntil(() => n >= 3, undefined, 'three calls');
     loop({ map, timeout: 0.02, count: 3 });
     assert.equal(n, 3, 'no call after cancel()');
     assert.equal(h.cancelled, true);
@@ -244,7 +238,7 @@ describe('Dispatcher.callLater / callEvery: a channel\'s own timers', () => {
         if (++n === 2) h.cancel();
         throw boomB;
       });
-      passUntil(() => n >= 2 && a.errors.length > 0, 'both timers');
+      runUntil(() => n >= 2 && a.errors.length > 0, undefined, 'both timers');
       assert.deepEqual(a.errors, [boomA]);
       assert.deepEqual(b.errors, [boomB, boomB], 'a repeating timer that throws keeps its rhythm');
       assert.deepEqual(reported, [], 'the module-level timer error handler saw nothing');
@@ -267,7 +261,7 @@ describe('Dispatcher.callLater / callEvery: a channel\'s own timers', () => {
     d.logInfo = () => {}; // keep the test's output clean
     d.callLater(0, () => { throw new Error('boom'); });
     const later = d.callLater(0.05, () => assert.fail('cancelled by close()'));
-    passUntil(() => d.errors.length > 0, 'the failing timer');
+    runUntil(() => d.errors.length > 0, undefined, 'the failing timer');
     assert.equal(map.size, 0, 'handleError closed it');
     assert.equal(later.cancelled, true);
     assert.equal(pendingOn(map), 0);
@@ -295,7 +289,7 @@ describe('Dispatcher.callLater / callEvery: a channel\'s own timers', () => {
     assert.equal(h2.cancelled, true);
     assert.equal(h1.pending || h2.pending, false);
     assert.equal(pendingOn(map), 1, 'only the other channel\'s timer is left');
-    passUntil(() => !other.pending, 'the other channel\'s timer');
+    runUntil(() => !other.pending, undefined, 'the other channel\'s timer');
     loop({ map, timeout: 0.01, count: 3 });
     assert.equal(fired, 0);
     d.close(); // idempotent
@@ -321,7 +315,7 @@ describe('Dispatcher.callLater / callEvery: a channel\'s own timers', () => {
     const d = quiet();
     let ran = false;
     const h = d.callLater(0, () => { ran = true; });
-    passUntil(() => ran, 'the timer');
+    runUntil(() => ran, undefined, 'the timer');
     d.close();
     assert.equal(h.cancelled, false);
     assert.equal(h.pending, false);

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
-import { checkLeaks, track, useTracking, tempDir, unixPath, hasIPv6 } from '../helpers.js';
+import { checkLeaks, track, useTracking, waitFd, tempDir, unixPath, hasIPv6 } from '../helpers.js';
 import { Socket, socketpair, pipe, closeFd, type Address, SocketError, BlockingIOError } from '../../src/exports/socket.js';
 import {
   AF_INET, AF_INET6, AF_UNIX, SOCK_STREAM, SOCK_DGRAM, SOCK_NONBLOCK, SOL_SOCKET, SO_REUSEADDR,
@@ -27,17 +27,6 @@ useTracking();
 checkLeaks();
 
 const v6 = await hasIPv6();
-
-/** poll(2) one descriptor with a bounded wait; returns revents (0 on timeout). */
-function waitFor(fd: number, events: number, timeoutMs = 2000): number {
-  const pfd = new Uint8Array(8);
-  const dv = new DataView(pfd.buffer);
-  dv.setInt32(0, fd, true);
-  dv.setInt16(4, events, true);
-  const r = libc.poll(pfd, 1, timeoutMs);
-  assert.ok(r >= 0, `poll failed: ${-r}`);
-  return dv.getInt16(6, true);
-}
 
 /** The file flags the kernel reports for `fd` (O_NONBLOCK, and O_CLOEXEC for close-on-exec). */
 function fdFlags(fd: number): number {
@@ -227,7 +216,7 @@ describe('TCP', () => {
     const s = track(new Socket());
     s.setblocking(false);
     assert.equal(s.connectEx(['127.0.0.1', port]), errno.EINPROGRESS);
-    const rev = waitFor(s.fileno(), POLLOUT);
+    const rev = waitFd(s.fileno(), POLLOUT);
     assert.ok(rev & POLLOUT, 'writable once the connect attempt has finished');
     assert.equal(s.getsockopt(SOL_SOCKET, SO_ERROR), errno.ECONNREFUSED);
     assert.equal(s.getsockopt(SOL_SOCKET, SO_ERROR), 0, 'reading SO_ERROR clears it');
@@ -249,7 +238,7 @@ describe('TCP', () => {
     s.setblocking(false);
     const r = s.connectEx(srv.getsockname());
     assert.ok(r === 0 || r === errno.EINPROGRESS, `connectEx: ${r}`);
-    assert.ok(waitFor(s.fileno(), POLLOUT) & POLLOUT);
+    assert.ok(waitFd(s.fileno(), POLLOUT) & POLLOUT);
     assert.equal(s.getsockopt(SOL_SOCKET, SO_ERROR), 0);
     assert.deepEqual(s.getpeername(), srv.getsockname());
     track(srv.accept()[0]);
@@ -300,7 +289,7 @@ describe('TCP', () => {
   it('MSG_PEEK leaves the data queued', () => {
     const { cli, conn } = connected(AF_INET, ['127.0.0.1', 0]);
     cli.send(Buffer.from('hello'));
-    assert.ok(waitFor(conn.fileno(), POLLIN) & POLLIN);
+    assert.ok(waitFd(conn.fileno(), POLLIN) & POLLIN);
     assert.equal(conn.recv(5, MSG_PEEK).toString(), 'hello');
     assert.equal(conn.recv(5, MSG_PEEK).toString(), 'hello');
     assert.equal(recvExactly(conn, 5).toString(), 'hello');
@@ -312,7 +301,7 @@ describe('TCP', () => {
     const { cli, conn } = connected(AF_INET, ['127.0.0.1', 0]);
     cli.send(Buffer.from('ab'));
     assert.equal(cli.send(Buffer.from('!'), MSG_OOB), 1);
-    assert.ok(waitFor(conn.fileno(), POLLPRI) & POLLPRI, 'urgent data is signalled as POLLPRI');
+    assert.ok(waitFd(conn.fileno(), POLLPRI) & POLLPRI, 'urgent data is signalled as POLLPRI');
     assert.equal(conn.recv(1, MSG_OOB).toString(), '!');
     assert.equal(recvExactly(conn, 2).toString(), 'ab');
     assert.throws(() => conn.recv(1, MSG_OOB), isSocketError('EINVAL', 'recv'), 'no more urgent data');
@@ -782,7 +771,7 @@ describe('fault injection', () => {
     const r = cli.connectEx(srv.getsockname());
     assert.ok(r === 0 || r === errno.EINPROGRESS, `connectEx: ${r}`);
     assert.equal(pendingFaults('connect'), 0);
-    assert.ok(waitFor(cli.fileno(), POLLOUT) & POLLOUT);
+    assert.ok(waitFd(cli.fileno(), POLLOUT) & POLLOUT);
     assert.equal(cli.getsockopt(SOL_SOCKET, SO_ERROR), 0);
     track(srv.accept()[0]);
   });
