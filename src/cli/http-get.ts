@@ -2,6 +2,7 @@
 import * as asyncore from '../index.js';
 import { CliError, UsageError, describeError, parse, secondsOf } from './args.js';
 import { HTTPClient } from '../examples/http-client.js';
+import { HTTPSClient, clientContext } from '../examples/https-client.js';
 
 /** The seed's HTTP client, unchanged but for keeping its error for the exit status. */
 export class ReportingHTTPClient extends HTTPClient {
@@ -13,8 +14,18 @@ export class ReportingHTTPClient extends HTTPClient {
   }
 }
 
+/** The HTTPS client, keeping its error for the exit status. */
+class ReportingHTTPSClient extends HTTPSClient {
+  error: unknown = null;
+
+  override handleError(err: unknown): void {
+    this.error = err;
+    this.close();
+  }
+}
+
 export async function httpGet(args: string[]): Promise<number> {
-  const p = parse('http-get', args, { timeout: { type: 'string' } }, 1);
+  const p = parse('http-get', args, { timeout: { type: 'string' }, cafile: { type: 'string' }, insecure: { type: 'boolean' } }, 1);
   if (!p) return 0;
   const raw = p.positionals[0];
   if (raw === undefined) throw new UsageError('missing URL, e.g. http://127.0.0.1:8000/');
@@ -24,13 +35,27 @@ export async function httpGet(args: string[]): Promise<number> {
   } catch {
     throw new UsageError(`not a URL: '${raw}' (expected http://host[:port]/path)`);
   }
-  if (url.protocol !== 'http:') throw new UsageError(`only http:// URLs are supported (the documentation's client speaks plain HTTP/1.0), not ${url.protocol}//`);
+  const tls = url.protocol === 'https:';
+  if (url.protocol !== 'http:' && !tls) throw new UsageError(`only http:// and https:// URLs are supported, not ${url.protocol}//`);
+  if (!tls && (p.values.cafile !== undefined || p.values.insecure)) throw new UsageError('--cafile and --insecure are for https:// URLs');
+  if (p.values.cafile === '') throw new UsageError('--cafile must name a PEM file of CA certificates');
   if (url.hostname === '') throw new UsageError(`the URL has no host: '${raw}'`);
   const timeout = secondsOf('timeout', p.values.timeout) ?? 30;
   if (url.hostname.startsWith('[')) throw new UsageError(`IPv6 addresses are not supported: the documentation's client makes an AF_INET socket; use an IPv4 address or a host name`);
   const host = url.hostname;
-  const port = url.port === '' ? 80 : Number(url.port);
-  const client = new ReportingHTTPClient(host, `${url.pathname}${url.search}`, port);
+  const port = url.port === '' ? (tls ? 443 : 80) : Number(url.port);
+  let client: ReportingHTTPClient | ReportingHTTPSClient;
+  if (tls) {
+    let ctx;
+    try {
+      ctx = clientContext({ cafile: p.values.cafile as string | undefined, insecure: p.values.insecure === true });
+    } catch (e) {
+      throw new CliError(describeError(e));
+    }
+    client = new ReportingHTTPSClient(host, `${url.pathname}${url.search}`, port, ctx);
+  } else {
+    client = new ReportingHTTPClient(host, `${url.pathname}${url.search}`, port);
+  }
   try {
     const deadline = Date.now() + timeout * 1000;
     while (asyncore.socketMap.size > 0) {

@@ -68,6 +68,7 @@ function bind(lib: ReturnType<typeof koffi.load>) {
     SSL_do_handshake: f('int SSL_do_handshake(void *)'),
     SSL_read: f('int SSL_read(void *, void *, int)'),
     SSL_write: f('int SSL_write(void *, void *, int)'),
+    SSL_peek: f('int SSL_peek(void *, void *, int)'),
     SSL_pending: f('int SSL_pending(void *)'),
     SSL_shutdown: f('int SSL_shutdown(void *)'),
     SSL_get_shutdown: f('int SSL_get_shutdown(void *)'),

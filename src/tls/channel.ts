@@ -147,6 +147,9 @@ export function sslChannel<TBase extends DispatcherClass>(Base: TBase): TBase & 
 
     override handleReadEvent(): void {
       if (this._tlsEvent()) return;
+      // Readable may mean only TLS records (a TLS 1.3 session ticket): then there is nothing
+      // for handleRead, whose recv would otherwise raise "would block".
+      if (this._tlsState === 'open' && !(this.socket as SSLSocket)._readReady()) return;
       super.handleReadEvent();
       this.#drain();
     }

@@ -3,19 +3,19 @@
 import { inspect } from 'node:util';
 import { isIP } from 'node:net';
 import { C } from '../sys/constants.js';
-import { CTRL, addressOf, alpnSelected, clearErrors, errorQueue, lastErrno, resetErrno, x509Der } from '../sys/openssl.js';
+import { CTRL, addressOf, alpnSelected, clearErrors, lastErrno, resetErrno, x509Der } from '../sys/openssl.js';
 import { EAGAIN, EBADF } from '../sys/errno.js';
 import { closedError, socketError } from '../errors.js';
 import { describe, rangeError, requireBytes, requireSize, typeError } from '../validate.js';
 import { Socket, type Address } from '../io/socket.js';
 import { copyOut, scratchFor } from '../io/fd.js';
 import type { ChannelSocket } from '../io/types.js';
-import { CERT_NONE, PROTOCOL_TLS_CLIENT, SSL_ERROR_SSL } from './constants.js';
+import { CERT_NONE, PROTOCOL_TLS_CLIENT } from './constants.js';
 import {
-  SSLCertVerificationError, SSLEOFError, SSLError, SSLWantReadError, SSLWantWriteError,
-  SSLZeroReturnError, libraryName, reasonMnemonic,
+  SSLEOFError, SSLWantReadError, SSLWantWriteError, SSLZeroReturnError,
 } from './errors.js';
 import { lib, queuedError as queued } from './native.js';
+import { type Failure, failureOf } from './failure.js';
 import { liveSockets } from './callbacks.js';
 import { decodeCert, type PeerCert } from './cert.js';
 import type { SSLContext } from './context.js';
@@ -30,16 +30,11 @@ export interface WrapOptions {
   serverHostname?: string | null;
 }
 
-// SSL_get_error() values (OpenSSL's, equal to Python's for these).
-const E_SSL = 1, E_WANT_READ = 2, E_WANT_WRITE = 3, E_SYSCALL = 5, E_ZERO_RETURN = 6;
-const R_CERTIFICATE_VERIFY_FAILED = 134;
-const R_UNEXPECTED_EOF = 294;
-const ERR_LIB_SSL = 20;
-const X509_V_ERR_HOSTNAME_MISMATCH = 62;
-const X509_V_ERR_IP_ADDRESS_MISMATCH = 64;
+const E_WANT_READ = 2, E_WANT_WRITE = 3, E_ZERO_RETURN = 6; // SSL_get_error() values
 const X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS = 0x4;
 const SSL_RECEIVED_SHUTDOWN = 2;
 const EMPTY = Buffer.alloc(0);
+const PEEK = Buffer.alloc(1);
 
 interface Native { ssl: Ptr; key: bigint }
 const finalizer = new FinalizationRegistry<Native>((n) => {
@@ -48,8 +43,6 @@ const finalizer = new FinalizationRegistry<Native>((n) => {
   lib().SSL_free(n.ssl);
 });
 
-/** The thrown form of a failed I/O: an SSLError, or -errno for a system error (raw paths). */
-type Failure = SSLError | number;
 
 /** Python's `ssl.SSLSocket`: a TLS session over a stream socket's descriptor. */
 export class SSLSocket implements ChannelSocket {
@@ -179,37 +172,14 @@ export class SSLSocket implements ChannelSocket {
    * errno read right after the call.
    */
   #failure(ret: number, err: number, syscall: string): Failure {
-    const L = lib();
-    const code = L.SSL_get_error(this.#native.ssl, ret);
-    if (code === E_WANT_READ) { clearErrors(); return new SSLWantReadError(undefined, { syscall }); }
-    if (code === E_WANT_WRITE) { clearErrors(); return new SSLWantWriteError(undefined, { syscall }); }
-    if (code === E_ZERO_RETURN) { clearErrors(); return new SSLZeroReturnError(undefined, { syscall }); }
-    const q = errorQueue();
-    const last = q[q.length - 1];
-    if (this.#sniError !== null) {
+    const f = failureOf(this.#native.ssl, ret, err, syscall, this.serverHostname);
+    if (this.#sniError !== null && typeof f !== 'number' && !(f instanceof SSLWantReadError || f instanceof SSLWantWriteError)) {
+      // The handshake failed because the sniCallback threw: report what it threw.
       const e = this.#sniError;
       this.#sniError = null;
       throw e;
     }
-    if (code === E_SYSCALL && !last) {
-      if (err !== 0) return -err;
-      return new SSLEOFError(undefined, { syscall });
-    }
-    if (!last) return new SSLError(code === E_SSL ? SSL_ERROR_SSL : code, undefined, { syscall });
-    const library = libraryName(last.lib);
-    const reason = reasonMnemonic(last.text, last.reason);
-    if (last.lib === ERR_LIB_SSL && last.reason === R_CERTIFICATE_VERIFY_FAILED) {
-      const v = Number(L.SSL_get_verify_result(this.#native.ssl));
-      let msg = L.X509_verify_cert_error_string(v) ?? `error ${v}`;
-      if (v === X509_V_ERR_HOSTNAME_MISMATCH || v === X509_V_ERR_IP_ADDRESS_MISMATCH) {
-        msg += `, certificate is not valid for '${this.serverHostname}'`;
-      }
-      return new SSLCertVerificationError(v, msg, { syscall });
-    }
-    if (last.lib === ERR_LIB_SSL && last.reason === R_UNEXPECTED_EOF) {
-      return new SSLEOFError(undefined, { library, reason, syscall });
-    }
-    return new SSLError(SSL_ERROR_SSL, last.text, { library, reason, syscall });
+    return f;
   }
 
   #throw(f: Failure, syscall: string): never {
@@ -258,6 +228,24 @@ export class SSLSocket implements ChannelSocket {
     if (f instanceof SSLZeroReturnError && (lib().SSL_get_shutdown(ssl) & SSL_RECEIVED_SHUTDOWN)) return EMPTY;
     if (f instanceof SSLEOFError && this.suppressRaggedEofs) return EMPTY;
     throw f;
+  }
+
+  /**
+   * @internal Process what arrived (session tickets, key updates) without consuming data: true
+   * when a read would return data, EOF or an error; false when only TLS records came.
+   */
+  _readReady(): boolean {
+    const ssl = this.#native.ssl;
+    if (!ssl) return true;
+    clearErrors();
+    resetErrno();
+    const r = lib().SSL_peek(ssl, PEEK, 1);
+    if (r > 0) return true;
+    const code = lib().SSL_get_error(ssl, r);
+    if (code !== E_WANT_READ && code !== E_WANT_WRITE) return true; // recv reports it
+    clearErrors();
+    this._readWantsWrite = code === E_WANT_WRITE;
+    return false;
   }
 
   /** Read up to `n` decrypted bytes; an empty Buffer means the TLS session (or connection) ended. */
