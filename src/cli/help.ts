@@ -10,7 +10,7 @@ Commands:
   demo              run the echo server + client and the HTTP client against a local
                     HTTP server, in one process, and print the transcript
   echo-server       the documentation's echo server (Ctrl-C stops it)
-  http-get URL      the documentation's HTTP/1.0 client: prints headers and body
+  http-get URL      the documentation's HTTP/1.0 client (http:// and https://): prints headers and body
   chat-server       a line-based chat room built on AsyncChat
   smtp-server       a small SMTP server that stores each message in a directory
   forward           the classic port forwarder: relays each connection to HOST:PORT
@@ -41,13 +41,17 @@ Options:
   --idle-timeout SECONDS   close a connection after this long without input (callLater;
                            default: never)
   -h, --help               show this help`,
-  'http-get': `Usage: ${PROG} http-get URL [--timeout SECONDS]
+  'http-get': `Usage: ${PROG} http-get URL [--timeout SECONDS] [--cafile FILE] [--insecure]
 
-The asyncore documentation's HTTP client: sends "GET path HTTP/1.0" to an http:// URL and
-prints the response as it arrives, headers and body. IPv4 and host names; no TLS.
+The asyncore documentation's HTTP client: sends "GET path HTTP/1.0" to an http:// or https://
+URL and prints the response as it arrives, headers and body. IPv4 and host names. https://
+uses TLS (asyncore/ssl) and verifies the server's certificate and host name against Node's
+bundled root certificates and the system store, unless told otherwise.
 
 Options:
   --timeout SECONDS   give up after this long (default: 30)
+  --cafile FILE       trust the CA certificates in this PEM file instead (https:// only)
+  --insecure          do not verify the certificate or the host name (https:// only)
   -h, --help          show this help`,
   'chat-server': `Usage: ${PROG} chat-server [--host HOST] [--port PORT] [--poller NAME] [--name NAME] [--idle-timeout SECONDS]
 
