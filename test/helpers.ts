@@ -331,3 +331,17 @@ export function assertOneLine(stderr: string, re: RegExp): void {
   assert.equal(lines.length, 1, `exactly one line on stderr, got: ${JSON.stringify(stderr)}`);
   assert.match(lines[0]!, re);
 }
+
+/**
+ * An assert.throws()/rejects() validator for an argument error: an instance of `kind` carrying
+ * Node's code for it (TypeError: ERR_INVALID_ARG_TYPE, RangeError: ERR_OUT_OF_RANGE), whose
+ * message matches `message` when given.
+ */
+export function argError(kind: TypeErrorConstructor | RangeErrorConstructor, message?: RegExp): (e: unknown) => true {
+  return (e: unknown) => {
+    assert.ok(e instanceof kind, `expected a ${kind.name}, got ${String(e)}`);
+    assert.equal((e as { code?: unknown }).code, kind === TypeError ? 'ERR_INVALID_ARG_TYPE' : 'ERR_OUT_OF_RANGE', `the code of: ${e.message}`);
+    if (message !== undefined) assert.match(e.message, message);
+    return true;
+  };
+}

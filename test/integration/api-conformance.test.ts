@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { inspect } from 'node:util';
 import vm from 'node:vm';
-import { capture, checkLeaks } from '../helpers.js';
+import { argError, capture, checkLeaks } from '../helpers.js';
 import * as api from '../../src/index.js';
 import {
   AsyncChat, BlockingIOError, Dispatcher, FileDispatcher, FileWrapper, SimpleProducer, Socket, SocketError,
@@ -253,8 +253,8 @@ describe('API.md: asynchat', () => {
     c.setTerminator('\r\n');
     assert.ok(Buffer.isBuffer(c.getTerminator()));
     assert.equal((c.getTerminator() as Buffer).toString('latin1'), '\r\n');
-    for (const bad of [-1, 1.5]) assert.throws(() => c.setTerminator(bad), RangeError);
-    for (const bad of [42, {}, null, [1]]) assert.throws(() => c.push(bad as never), TypeError);
+    for (const bad of [-1, 1.5]) assert.throws(() => c.setTerminator(bad), argError(RangeError));
+    for (const bad of [42, {}, null, [1]]) assert.throws(() => c.push(bad as never), argError(TypeError));
     c._collectIncomingData(Buffer.from('a'));
     c._collectIncomingData(Buffer.from('b'));
     assert.equal(c._getData().toString(), 'ab');

@@ -3,7 +3,7 @@
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { checkLeaks, runUntil, tempDir, unixPath, usePrivateMap, map, POLLERS } from '../helpers.js';
+import { argError, checkLeaks, runUntil, tempDir, unixPath, usePrivateMap, map, POLLERS } from '../helpers.js';
 import {
   Dispatcher, DispatcherWithSend, Socket, loop, AF_INET, AF_UNIX,
   type Address,
@@ -167,7 +167,7 @@ describe('DispatcherWithSend', () => {
   it('send(): returns the length, rejects strings with a TypeError naming the fix, logs in debug', () => {
     const [sender, peer] = connectedPair(AF_INET, (s) => new Sender(s));
     extra.push(peer);
-    assert.throws(() => sender.send('text' as unknown as Uint8Array), (e: unknown) => e instanceof TypeError && /Buffer\.from/.test(e.message));
+    assert.throws(() => sender.send('text' as unknown as Uint8Array), argError(TypeError, /Buffer\.from/));
     assert.equal(sender.send(Buffer.alloc(0)), 0);
     sender.debug = true;
     const out: string[] = [];

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { openSync, closeSync, writeFileSync, readFileSync, constants as fsc } from 'node:fs';
 import { join } from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
-import { checkLeaks, isOpen, tempDir, usePrivateMap, map, POLLERS } from '../helpers.js';
+import { argError, checkLeaks, isOpen, tempDir, usePrivateMap, map, POLLERS } from '../helpers.js';
 import {
   FileWrapper, FileDispatcher, SocketError, pipe, errno, loop, SOL_SOCKET, SO_ERROR, SO_TYPE,
 } from '../../src/index.js';
@@ -148,7 +148,7 @@ describe('FileWrapper', () => {
 
   it('bad input: TypeError/RangeError/SocketError naming the fix', () => {
     for (const bad of ['3', -1, 1.5, null, undefined]) {
-      assert.throws(() => new FileWrapper(bad as unknown as number), (e: unknown) => e instanceof TypeError && /file descriptor/.test(e.message), String(bad));
+      assert.throws(() => new FileWrapper(bad as unknown as number), argError(TypeError, /file descriptor/), String(bad));
     }
     // A number that is not an open descriptor.
     const [r, wfd] = pipe();
@@ -158,9 +158,9 @@ describe('FileWrapper', () => {
     const [r2, w2] = pipe();
     fds.push(r2, w2);
     const w = wrap(r2);
-    assert.throws(() => w.recv(-1), RangeError);
+    assert.throws(() => w.recv(-1), argError(RangeError));
     assert.throws(() => w.recv(1.5), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' }); // one recv-size check everywhere: as Python's recv(1.5)
-    assert.throws(() => wrap(w2).send('text' as unknown as Uint8Array), TypeError);
+    assert.throws(() => wrap(w2).send('text' as unknown as Uint8Array), argError(TypeError));
   });
 
   it('toString and inspect show the fd', () => {
@@ -187,7 +187,7 @@ describe('FileDispatcher', () => {
     const d2 = new FileDispatcher({ fileno: () => wfd }, map);
     assert.equal(map.get(d2.socket!.fileno()), d2);
     assert.equal(map.size, 2);
-    assert.throws(() => new FileDispatcher('0' as unknown as number, map), TypeError);
+    assert.throws(() => new FileDispatcher('0' as unknown as number, map), argError(TypeError));
     assert.equal(map.size, 2, 'a refused FileDispatcher is not in the map');
   });
 

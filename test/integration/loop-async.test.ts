@@ -3,7 +3,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { checkLeaks, fdCount, map, usePrivateMap } from '../helpers.js';
+import { argError, checkLeaks, fdCount, map, usePrivateMap } from '../helpers.js';
 import { EchoServer } from '../fixtures/common.js';
 import {
   Dispatcher, ExitNow, loop, loopAsync, closeAll, callLaterOn, callEveryOn, monotonic,
@@ -234,12 +234,12 @@ describe('loopAsync options', () => {
   });
 
   it('bad options reject with TypeError/RangeError naming the fix', async () => {
-    await assert.rejects(loopAsync({ timeout: -1 }), { name: 'RangeError', message: /loopAsync\(\): timeout must be >= 0/ });
-    await assert.rejects(loopAsync({ timeout: 'x' as never }), { name: 'TypeError', message: /loopAsync\(\): timeout must be a number/ });
-    await assert.rejects(loopAsync('fast' as never), { name: 'TypeError', message: /options must be an object/ });
-    await assert.rejects(loopAsync({ map: {} as never }), { name: 'TypeError', message: /map must be a Map/ });
-    await assert.rejects(loopAsync({ count: '2' as never }), { name: 'TypeError', message: /count must be a number/ });
-    await assert.rejects(loopAsync({ poller: 'kqueue' as never }), { name: 'RangeError', message: /poller must be one of/ });
+    await assert.rejects(loopAsync({ timeout: -1 }), argError(RangeError, /loopAsync\(\): timeout must be >= 0/));
+    await assert.rejects(loopAsync({ timeout: 'x' as never }), argError(TypeError, /loopAsync\(\): timeout must be a number/));
+    await assert.rejects(loopAsync('fast' as never), argError(TypeError, /options must be an object/));
+    await assert.rejects(loopAsync({ map: {} as never }), argError(TypeError, /map must be a Map/));
+    await assert.rejects(loopAsync({ count: '2' as never }), argError(TypeError, /count must be a number/));
+    await assert.rejects(loopAsync({ poller: 'kqueue' as never }), argError(RangeError, /poller must be one of/));
   });
 });
 

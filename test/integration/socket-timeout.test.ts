@@ -1,7 +1,7 @@
 // Python's timeout mode on Socket: settimeout/gettimeout, and blocking calls that give up.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkLeaks } from '../helpers.js';
+import { argError, checkLeaks } from '../helpers.js';
 import { Socket, Dispatcher, SocketError, closeAll, socketpair, type SocketMap } from '../../src/index.js';
 
 checkLeaks();
@@ -20,8 +20,8 @@ describe('Socket timeouts', () => {
       assert.equal(s.getblocking(), true, 'a positive timeout counts as blocking');
       s.settimeout(null);
       assert.equal(s.gettimeout(), null);
-      assert.throws(() => s.settimeout(-1), RangeError);
-      assert.throws(() => s.settimeout('1' as unknown as number), TypeError);
+      assert.throws(() => s.settimeout(-1), argError(RangeError));
+      assert.throws(() => s.settimeout('1' as unknown as number), argError(TypeError));
     } finally {
       s.close();
     }

@@ -5,7 +5,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { checkLeaks } from '../helpers.js';
+import { argError, checkLeaks } from '../helpers.js';
 import {
   type Ev, C, F, bytes, Feeder, feeder, merged, bytesTermArb, numTermArb, termArb, streamArb, cutsArb, chunk, run,
 } from '../fixtures/chat-feeder.js';
@@ -433,8 +433,8 @@ describe('findPrefixAtEnd', () => {
   });
 
   it('rejects mixed or non-byte arguments with a TypeError', () => {
-    assert.throws(() => findPrefixAtEnd('abc' as never, bytes('c') as never), { name: 'TypeError', message: /two strings or two Uint8Arrays/ });
-    assert.throws(() => findPrefixAtEnd(1 as never, 2 as never), TypeError);
+    assert.throws(() => findPrefixAtEnd('abc' as never, bytes('c') as never), argError(TypeError, /two strings or two Uint8Arrays/));
+    assert.throws(() => findPrefixAtEnd(1 as never, 2 as never), argError(TypeError));
   });
 });
 
@@ -442,7 +442,7 @@ describe('bad input', () => {
   it('push of anything but bytes or a string is a TypeError', () => {
     const s = new Sink();
     for (const bad of [10, null, undefined, {}, [1, 2]]) {
-      assert.throws(() => s.push(bad as never), { name: 'TypeError', message: /push\(\): data must be bytes/ });
+      assert.throws(() => s.push(bad as never), argError(TypeError, /push\(\): data must be bytes/));
     }
     assert.deepEqual(s.producerFifo, []);
   });
@@ -450,25 +450,25 @@ describe('bad input', () => {
   it('a negative or non-integer numeric terminator is a RangeError; other types a TypeError', () => {
     const c = new AsyncChat();
     for (const bad of [-1, 1.5, NaN, Infinity]) {
-      assert.throws(() => c.setTerminator(bad), { name: 'RangeError', message: /non-negative integer/ });
+      assert.throws(() => c.setTerminator(bad), argError(RangeError, /non-negative integer/));
     }
-    assert.throws(() => c.setTerminator({} as never), { name: 'TypeError', message: /terminator must be/ });
+    assert.throws(() => c.setTerminator({} as never), argError(TypeError, /terminator must be/));
     assert.equal(c.getTerminator(), null, 'a rejected terminator leaves the old one');
   });
 
   it('bad producers, buffer sizes and encodings name the fix', () => {
     const s = new Sink();
-    assert.throws(() => s.pushWithProducer(5 as never), { name: 'TypeError', message: /more\(\) method/ });
-    assert.throws(() => new SimpleProducer(bytes('x'), 0), RangeError);
-    assert.throws(() => new SimpleProducer(42 as never), TypeError);
+    assert.throws(() => s.pushWithProducer(5 as never), argError(TypeError, /more\(\) method/));
+    assert.throws(() => new SimpleProducer(bytes('x'), 0), argError(RangeError));
+    assert.throws(() => new SimpleProducer(42 as never), argError(TypeError));
     s.acOutBufferSize = 0;
-    assert.throws(() => s.push('x'), { name: 'RangeError', message: /acOutBufferSize/ });
+    assert.throws(() => s.push('x'), argError(RangeError, /acOutBufferSize/));
     s.acOutBufferSize = 4;
     s.encoding = 'klingon';
-    assert.throws(() => s.push('x'), { name: 'RangeError', message: /encoding/ });
-    assert.throws(() => s.setTerminator('x'), RangeError);
+    assert.throws(() => s.push('x'), argError(RangeError, /encoding/));
+    assert.throws(() => s.setTerminator('x'), argError(RangeError));
     s.encoding = 'latin1';
-    assert.throws(() => s.pushWithProducer({ more: () => 42 as never }), { name: 'TypeError', message: /more\(\) must return bytes/ });
+    assert.throws(() => s.pushWithProducer({ more: () => 42 as never }), argError(TypeError, /more\(\) must return bytes/));
   });
 });
 

@@ -4,7 +4,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
-import { checkLeaks } from '../helpers.js';
+import { argError, checkLeaks } from '../helpers.js';
 import {
   read, write, exception, readwrite, closeAll, compactTraceback, ExitNow, SocketError,
   BlockingIOError, POLLIN, POLLPRI, POLLOUT, POLLERR, POLLHUP, POLLNVAL, errno, type SocketMap,
@@ -270,7 +270,7 @@ describe('closeAll', () => {
   });
 
   it('rejects a map that is not a Map with a TypeError naming the fix', () => {
-    assert.throws(() => closeAll({} as unknown as SocketMap), (e: unknown) => e instanceof TypeError && /Map/.test(e.message));
+    assert.throws(() => closeAll({} as unknown as SocketMap), argError(TypeError, /Map/));
   });
 });
 

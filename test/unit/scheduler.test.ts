@@ -2,7 +2,7 @@
 // (Timers inside loop() passes over sockets, and timers per map: test/integration/reactor-timers.test.ts.)
 import { describe, it, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { capture, checkLeaks } from '../helpers.js';
+import { argError, capture, checkLeaks } from '../helpers.js';
 import {
   callLater, callEvery, callLaterOn, monotonic, setTimerErrorHandler, loop, ExitNow,
   type SocketMap, type TimerHandle,
@@ -267,7 +267,7 @@ describe('exceptions in callbacks', () => {
       setTimerErrorHandler(prev);
     }
     assert.equal(setTimerErrorHandler(null), prev);
-    assert.throws(() => setTimerErrorHandler(5 as never), { name: 'TypeError', message: /must be a function/ });
+    assert.throws(() => setTimerErrorHandler(5 as never), argError(TypeError, /must be a function/));
   });
 
   it('ExitNow leaves loop(), and the other timers stay scheduled', () => {
