@@ -29,10 +29,11 @@ Runs the asyncore documentation's two programs in one process and prints the tra
   2. the HTTP client (examples/http-client.ts) against a node:http server started in a
      child process on 127.0.0.1 (asyncore's loop() owns this process's thread).
 Everything it starts is closed before it exits. This is what \`npm start\` runs.`,
-  'echo-server': `Usage: ${PROG} echo-server [--host HOST] [--port PORT] [--poller NAME] [--idle-timeout SECONDS]
+  'echo-server': `Usage: ${PROG} echo-server [--host HOST] [--port PORT] [--poller NAME] [--idle-timeout SECONDS] [--tls-cert FILE --tls-key FILE]
 
 The asyncore documentation's echo server. The first line of output is the bound address.
-Ctrl-C (SIGINT) or SIGTERM closes every channel and exits 0.
+Ctrl-C (SIGINT) or SIGTERM closes every channel and exits 0. With --tls-cert, every
+connection speaks TLS (asyncore/ssl's sslChannel) from its first byte.
 
 Options:
   --host HOST              address to bind (default: localhost)
@@ -40,6 +41,8 @@ Options:
   --poller NAME            run loop() with select, poll or epoll (default: loopAsync)
   --idle-timeout SECONDS   close a connection after this long without input (callLater;
                            default: never)
+  --tls-cert FILE          PEM certificate chain: serve TLS (the key may be in the same file)
+  --tls-key FILE           PEM private key for --tls-cert
   -h, --help               show this help`,
   'http-get': `Usage: ${PROG} http-get URL [--timeout SECONDS] [--cafile FILE] [--insecure]
 

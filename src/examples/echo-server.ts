@@ -56,9 +56,14 @@ export class EchoHandler extends asyncore.DispatcherWithSend {
   }
 }
 
+/** (beyond) The echo handler over TLS: the same handler with sslChannel mixed in. */
+export class TLSEchoHandler extends asyncore.sslChannel(EchoHandler) {}
+
 export class EchoServer extends asyncore.Dispatcher {
   /** (beyond) Seconds of silence after which a connection is closed (null: never). */
   idleSeconds: number | null = null;
+  /** (beyond) With a server SSLContext, every connection speaks TLS from its first byte. */
+  tlsContext: asyncore.SSLContext | null = null;
 
   /** `family`: AF_UNIX for a path; otherwise the family follows the host (IPv4 or IPv6). */
   constructor(host: string, port: number, map?: asyncore.SocketMap, family?: number) {
@@ -75,7 +80,8 @@ export class EchoServer extends asyncore.Dispatcher {
 
   override handleAccepted(sock: asyncore.Socket, addr: asyncore.Address): void {
     console.log(`Incoming connection from ${inspect(addr)}`);
-    const handler = new EchoHandler(sock, this._map);
+    const handler = this.tlsContext ? new TLSEchoHandler(sock, this._map) : new EchoHandler(sock, this._map);
+    if (this.tlsContext) (handler as TLSEchoHandler).startTls(this.tlsContext, { serverSide: true });
     if (this.idleSeconds !== null) handler.closeWhenIdle(this.idleSeconds);
   }
 }
