@@ -73,7 +73,7 @@ Options:
 
 A member who does not read is disconnected with a notice once 256 KiB of output waits
 for them; control characters in what members say are shown as \\xNN.`,
-  'smtp-server': `Usage: ${PROG} smtp-server --dir DIR [--host HOST] [--port PORT] [--poller NAME] [--timeout SECONDS]
+  'smtp-server': `Usage: ${PROG} smtp-server --dir DIR [--host HOST] [--port PORT] [--poller NAME] [--timeout SECONDS] [--tls-cert FILE --tls-key FILE]
 
 A small SMTP server (examples/smtp-server.ts, built on AsyncChat, in the manner of Python's
 smtpd) that stores each message it accepts as a file in DIR. The first line of output is the bound address.
@@ -88,11 +88,14 @@ Options:
   --timeout SECONDS
                   close a client (421) that sends no command, or no message data, for
                   this long (default: 300 s for a command, 180 s for data, RFC 5321)
+  --tls-cert FILE PEM certificate chain: offer STARTTLS (RFC 3207; EHLO advertises it)
+  --tls-key FILE  PEM private key for --tls-cert
   -h, --help      show this help
 
 A message streams to a temporary file as it arrives (SIZE enforced on the way) and is
 renamed into DIR when complete; a failed message leaves no file. At most 100 recipients
-per message (452 after that).`,
+per message (452 after that). After STARTTLS the session starts over (a new EHLO is
+needed) and commands sent in plain text after STARTTLS are ignored.`,
   forward: `Usage: ${PROG} forward --listen [HOST:]PORT --to HOST:PORT [--poller NAME]
 
 The classic asyncore port forwarder (examples/port-forwarder.ts): each connection accepted on

@@ -116,18 +116,21 @@ export function sslChannel<TBase extends DispatcherClass>(Base: TBase): TBase & 
       }
     }
 
-    #stepping(): boolean {
+    // Plain methods, not #private: a base constructor may call readable()/writable() or a
+    // handler before this class's private members exist.
+    /** @internal */
+    _tlsStepping(): boolean {
       const st = this._tlsState;
       return (st === 'handshake' || st === 'closing') && !this.connecting;
     }
 
     override readable(): boolean {
-      if (this.#stepping()) return this._tlsWant === WANT_READ;
+      if (this._tlsStepping()) return this._tlsWant === WANT_READ;
       return super.readable();
     }
 
     override writable(): boolean {
-      if (this.#stepping()) return this._tlsWant === WANT_WRITE;
+      if (this._tlsStepping()) return this._tlsWant === WANT_WRITE;
       if (this._tlsState === 'open') {
         const ssl = this.socket as SSLSocket;
         if (ssl._readWantsWrite) return true;
@@ -151,7 +154,7 @@ export function sslChannel<TBase extends DispatcherClass>(Base: TBase): TBase & 
       // for handleRead, whose recv would otherwise raise "would block".
       if (this._tlsState === 'open' && !(this.socket as SSLSocket)._readReady()) return;
       super.handleReadEvent();
-      this.#drain();
+      this._tlsDrain();
     }
 
     override handleWriteEvent(): void {
@@ -161,14 +164,15 @@ export function sslChannel<TBase extends DispatcherClass>(Base: TBase): TBase & 
         if (ssl._readWantsWrite || ssl.pending() > 0) {
           ssl._readWantsWrite = false;
           if (this.readable()) this.handleRead();
-          this.#drain();
+          this._tlsDrain();
           if (this.socket !== ssl || !this.writable()) return;
         }
       }
       super.handleWriteEvent();
     }
 
-    #drain(): void {
+    /** @internal */
+    _tlsDrain(): void {
       const ssl = this.socket;
       if (this._tlsState !== 'open' || !(ssl instanceof SSLSocket)) return;
       for (let i = 0; i < MAX_DRAIN && this.socket === ssl && ssl.pending() > 0 && this.readable(); i++) this.handleRead();
