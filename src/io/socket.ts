@@ -7,7 +7,7 @@ import { type Address, type AddressOf, decodeSockaddr } from '../sys/sockaddr.js
 import { SocketError, closedError, socketError } from '../errors.js';
 import { describe, requireBytes, requireInt, requireSize, rangeError, typeError } from '../validate.js';
 import { encodeAddress, saBuf, saLen } from './address.js';
-import { type FdState, copyOut, scratchFor, unclosedFdRegistry } from './fd.js';
+import { type FdState, recvCopy, scratchFor, unclosedFdRegistry } from './fd.js';
 
 export type { Address, AddressOf, InetAddress, Inet6Address } from '../sys/sockaddr.js';
 
@@ -308,9 +308,7 @@ export class Socket<F extends number = number> {
   recvRaw(n: number, flags: number): Buffer | number {
     const fd = this.state.fd;
     if (fd < 0) return -EBADF;
-    const buf = scratchFor(n);
-    const r = libc.recv(fd, buf, n, flags);
-    return r < 0 ? r : copyOut(buf, r);
+    return recvCopy(fd, n, flags);
   }
 
   /** Receive into `buffer`; returns the byte count. */

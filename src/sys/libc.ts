@@ -19,6 +19,10 @@ const raw = {
   connect: lib.func('int connect(int, void *, uint32_t)'),
   send: lib.func('long send(int, void *, unsigned long, int)'),
   recv: lib.func('long recv(int, void *, unsigned long, int)'),
+  // The per-message receive: a Number address of native memory (uintptr_t) is koffi's fast
+  // path, cheaper than a Buffer for `void *` (bench/micro/ffi-forms.ts).
+  recvAt: lib.func('long recv(int, uintptr_t, unsigned long, int)'),
+  readAt: lib.func('long read(int, uintptr_t, unsigned long)'),
   sendto: lib.func('long sendto(int, void *, unsigned long, int, void *, uint32_t)'),
   recvfrom: lib.func('long recvfrom(int, void *, unsigned long, int, void *, void *)'),
   shutdown: lib.func('int shutdown(int, int)'),
@@ -72,6 +76,49 @@ export const send = wrap<(fd: number, buf: Uint8Array, n: number, flags: number)
 export const recv = wrap<(fd: number, buf: Uint8Array, n: number, flags: number) => number>('recv', raw.recv);
 export const sendto = wrap<(fd: number, buf: Uint8Array, n: number, flags: number, addr: Uint8Array, len: number) => number>('sendto', raw.sendto);
 export const recvfrom = wrap<(fd: number, buf: Uint8Array, n: number, flags: number, addr: Ptr, len: Ptr) => number>('recvfrom', raw.recvfrom);
+// Native scratch memory that receives land in (JavaScript is single-threaded: one serves every
+// socket and file). `scratch` views it; a caller copies out what it keeps before the next call.
+let scratchMem: unknown = null;
+let scratchAddr = 0;
+/** A view of the native receive scratch (valid until the next recvScratch/readScratch/scratchFor). */
+export let scratch: Buffer = Buffer.alloc(0);
+// A grown-out-of block is freed once no view of it is reachable.
+const freeOld = new FinalizationRegistry<unknown>((mem) => koffi.free(mem));
+
+/** Make the native scratch at least `n` bytes (64 KiB to start) and return its view. */
+export function scratchOf(n: number): Buffer {
+  if (n > scratch.length || scratchMem === null) {
+    const size = Math.max(n, 65536, scratch.length * 2);
+    const mem = koffi.alloc('uint8_t', size);
+    const view = Buffer.from(koffi.view(mem, size));
+    if (scratchMem !== null) freeOld.register(scratch.buffer, scratchMem);
+    scratchMem = mem;
+    scratchAddr = Number(koffi.address(mem));
+    scratch = view;
+  }
+  return scratch;
+}
+
+/** recv(2) of up to `n` bytes into `scratch` (grown as needed): the count, or -errno. */
+export function recvScratch(fd: number, n: number, flags: number): number {
+  if (n > scratch.length || scratchMem === null) scratchOf(n);
+  for (;;) {
+    let r = armed ? takeFault('recv') : 0;
+    if (r === 0 && (r = raw.recvAt(fd, scratchAddr, n, flags)) < 0) r = -koffi.errno();
+    if (r !== -EINTR) return r;
+  }
+}
+
+/** read(2) of up to `n` bytes into `scratch` (grown as needed): the count, or -errno. */
+export function readScratch(fd: number, n: number): number {
+  if (n > scratch.length || scratchMem === null) scratchOf(n);
+  for (;;) {
+    let r = armed ? takeFault('read') : 0;
+    if (r === 0 && (r = raw.readAt(fd, scratchAddr, n)) < 0) r = -koffi.errno();
+    if (r !== -EINTR) return r;
+  }
+}
+
 export const shutdown = wrap<(fd: number, how: number) => number>('shutdown', raw.shutdown);
 export const getsockopt = wrap<(fd: number, level: number, opt: number, val: Uint8Array, len: Int32Array) => number>('getsockopt', raw.getsockopt);
 export const setsockopt = wrap<(fd: number, level: number, opt: number, val: Uint8Array, len: number) => number>('setsockopt', raw.setsockopt);
