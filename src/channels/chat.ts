@@ -14,6 +14,7 @@ import { encodeText } from './encoding.js';
 import { setting } from './settings.js';
 import { Fifo, type FifoItem } from './fifo.js';
 import { type Producer, prefixAtEnd } from './producer.js';
+import { findTerminator } from './find.js';
 
 export { SimpleProducer, findPrefixAtEnd } from './producer.js';
 export type { Producer } from './producer.js';
@@ -242,7 +243,7 @@ export class AsyncChat extends Dispatcher {
         }
       } else {
         const tl = terminator.length;
-        const index = buf.indexOf(terminator, pos);
+        const index = findTerminator(buf, pos, terminator);
         if (index !== -1) {
           // Nothing is reported for an empty piece before the terminator (as CPython).
           if (index > pos) this.collectIncomingData(buf.subarray(pos, index));
@@ -294,18 +295,37 @@ export class AsyncChat extends Dispatcher {
    */
   push(data: Uint8Array | string): void {
     let buf: Buffer;
-    if (data instanceof Uint8Array) buf = Buffer.from(data); // one copy, then views
+    // The caller's bytes are queued as views and only what is still queued once initiateSend()
+    // returns is copied (a reply that goes out at once is never copied).
+    const caller = data instanceof Uint8Array;
+    if (caller) buf = asBuffer(data);
     else if (typeof data === 'string') buf = encodeText(data, setting(this, 'encoding'));
     else throw typeError(`push(): data must be bytes (Buffer or Uint8Array) or a string, not ${describe(data)}`);
     const sabs = this.#outBufferSize('push()');
+    let pieces = 1;
     if (buf.length > sabs) {
-      for (let i = 0; i < buf.length; i += sabs) this.#fifo.push(buf.subarray(i, i + sabs));
+      pieces = 0;
+      for (let i = 0; i < buf.length; i += sabs, pieces++) this.#fifo.push(buf.subarray(i, i + sabs));
     } else {
       this.#fifo.push(buf);
     }
     this.#queued(this.#outBytes + buf.length);
     if (this.#overflow()) return;
-    this.initiateSend();
+    try {
+      this.initiateSend();
+    } finally {
+      if (caller) this.#detach(buf.buffer, pieces);
+    }
+  }
+
+  // Copy the queued views of `ab` (the caller's memory) among the last `pieces` entries: sending
+  // only ever removes entries from the head, so what is left of one push() is at the tail.
+  #detach(ab: ArrayBufferLike, pieces: number): void {
+    const fifo = this.#fifo, items = fifo.items;
+    for (let i = items.length - 1, n = 0; i >= fifo.head && n < pieces; i--, n++) {
+      const it = items[i];
+      if (Buffer.isBuffer(it) && it.buffer === ab) items[i] = Buffer.from(it);
+    }
   }
 
   /** Queue a producer (its `more()` is called until it returns nothing) or bytes, and try to send now. */
@@ -368,7 +388,8 @@ export class AsyncChat extends Dispatcher {
           // As CPython: an empty entry is dropped, and this call's one send is an empty one.
           fifo.shift();
         }
-        data = first.length > 0 ? first.subarray(0, this.#outBufferSize('initiateSend()')) : EMPTY;
+        const obs = this.#outBufferSize('initiateSend()');
+        data = first.length === 0 ? EMPTY : first.length > obs ? first.subarray(0, obs) : first;
       } else {
         const more: unknown = first.more();
         if (more === null || more === undefined || (more as { length?: number }).length === 0) {
