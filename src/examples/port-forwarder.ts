@@ -15,8 +15,13 @@ import { parseArgs } from 'node:util';
 import * as asyncore from '../index.js';
 import { formatAddress, isMain } from './cli-common.js';
 
-/** How much each side asks recv(2) for: big reads, few passes, for bulk traffic. */
-export const RELAY_RECV_SIZE = 256 * 1024;
+/** How much each side asks recv(2) for (one send(2) of DispatcherWithSend at most). */
+export const RELAY_RECV_SIZE = 64 * 1024;
+
+// Every relay reads into this buffer and sends from it at once; only what the peer's socket
+// does not take is copied, into the peer's queue. JavaScript runs one handler at a time, so
+// one buffer serves them all.
+let readBuf = Buffer.allocUnsafe(RELAY_RECV_SIZE);
 /** The default bound on a side's queued output before its peer stops reading. */
 export const RELAY_HIGH_WATER = 512 * 1024;
 
@@ -35,6 +40,12 @@ export class Relay extends asyncore.DispatcherWithSend {
   /** How much one read asks for. */
   recvSize = RELAY_RECV_SIZE;
   #aborted = false;
+
+  // Connected with nothing queued: DispatcherWithSend's writable() without its "not yet
+  // connected" clause, and without joining the queue as outBuffer would.
+  #queueEmpty(): boolean {
+    return this.connected && !super.writable();
+  }
 
   /** True while this side's queued output is at or below `outHighWater` (DispatcherWithSend's test). */
   hasRoom(): boolean {
@@ -61,11 +72,12 @@ export class Relay extends asyncore.DispatcherWithSend {
     const sock = this.socket;
     const peer = this.peer;
     if (sock === null || peer === null || this._fileno === null) return false;
-    let data: Buffer;
+    let n: number;
+    if (readBuf.length < this.recvSize) readBuf = Buffer.allocUnsafe(this.recvSize);
     try {
       // The socket's own recv, not Dispatcher.recv: EOF must not mean handleClose() here,
       // since the other direction may still be running (half-close).
-      data = sock.recv(this.recvSize) as Buffer;
+      n = (sock as asyncore.Socket).recvInto(readBuf, this.recvSize);
     } catch (e) {
       if (e instanceof asyncore.BlockingIOError) return false;
       if (e instanceof asyncore.SocketError) {
@@ -74,14 +86,33 @@ export class Relay extends asyncore.DispatcherWithSend {
       }
       throw e;
     }
-    if (data.length === 0) {
+    if (n === 0) {
       this.readEof = true;
       peer.relayEof();
       this.#checkDone();
       return false;
     }
-    peer.send(data);
+    peer.relay(readBuf.subarray(0, n));
     return true;
+  }
+
+  /** Send `data` now as far as the socket takes it; queue (a copy of) the rest. */
+  relay(data: Buffer): void {
+    let sent = 0;
+    // Nothing queued: straight to the socket, so the common case copies nothing.
+    if (this.#queueEmpty()) {
+      try {
+        sent = (this.socket as asyncore.Socket).send(data);
+      } catch (e) {
+        if (!(e instanceof asyncore.SocketError)) throw e;
+        if (!(e instanceof asyncore.BlockingIOError)) {
+          this.abort(e);
+          return;
+        }
+      }
+    }
+    // DispatcherWithSend.send copies whatever of the caller's buffer it could not send.
+    if (sent < data.length && this._fileno !== null) this.send(data.subarray(sent));
   }
 
   /** The peer reached EOF: shut our write side down once the queue is sent. */
@@ -97,7 +128,7 @@ export class Relay extends asyncore.DispatcherWithSend {
 
   #flushCheck(): void {
     if (!this.shutPending || this.wrShut || this.socket === null || this._fileno === null) return;
-    if (this.outBuffer.length > 0) return;
+    if (!this.#queueEmpty()) return;
     try {
       this.socket.shutdown(asyncore.SHUT_WR);
     } catch (e) {
@@ -119,8 +150,8 @@ export class Relay extends asyncore.DispatcherWithSend {
   /**
    * The loop saw a hang-up, an error, or a disconnect errno on send. What the kernel still
    * holds for us is read out first (a peer that sent its last bytes and closed while we were
-   * held back must not lose them); a broken connection, or output that can no longer be
-   * delivered, aborts both sides; otherwise only this side closes.
+   * held back must not lose them). If both directions of this side are then done, only this
+   * side closes; otherwise (a reset, or data that can no longer be delivered) both do.
    */
   override handleClose(): void {
     const sock = this.socket;
@@ -140,8 +171,11 @@ export class Relay extends asyncore.DispatcherWithSend {
     // Drain without the high-water bound: at most what the kernel buffered for us.
     while (!this.readEof && this._fileno !== null && this.#readOnce());
     if (this._fileno === null) return; // the drain finished (or aborted) the connection
-    if (!this.readEof || (this.outBuffer.length > 0 && !this.wrShut)) {
-      this.abort(new Error('connection closed with data still to deliver'));
+    // Only a side whose both directions are done closes alone; otherwise what the peer still
+    // sends this way could not be delivered, so both go.
+    if (!this.readEof || !this.wrShut) {
+      const queued = this.outBuffer.length;
+      this.abort(new Error(`connection closed by the peer${queued > 0 ? ` with ${queued} bytes still to send` : ' before the relay finished'}`));
       return;
     }
     this.close();
