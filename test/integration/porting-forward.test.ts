@@ -4,7 +4,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { checkLeaks, usePrivateMap, map, LINGER_RST, POLLERS } from '../helpers.js';
+import { checkLeaks, usePrivateMap, map, LINGER_RST, POLLERS, hasIPv6 } from '../helpers.js';
 import * as asyncore from '../../src/index.js';
 import { PortForwarder, Relay, parseHostPort } from '../../src/examples/port-forwarder.js';
 
@@ -310,6 +310,24 @@ describe('port forwarder: back-pressure', () => {
       fwd.close();
     });
   }
+});
+
+describe('port forwarder: IPv6', () => {
+  it('listens on ::1 and forwards to an IPv4 upstream', async (t) => {
+    if (!(await hasIPv6())) {
+      t.skip('no IPv6 loopback');
+      return;
+    }
+    const server = new PumpServer((s) => new Pump(s, 100_000, map));
+    const fwd = new PortForwarder('::1', 0, ['127.0.0.1', server.port], { map });
+    const c = new Pump(null, 50_000, map);
+    c.createSocket(asyncore.AF_INET6);
+    c.connect(['::1', portOf(fwd)]);
+    run(() => c._fileno === null && server.pump?._fileno === null, 'the exchange');
+    assert.deepEqual([c.got, server.pump!.got], [100_000, 50_000]);
+    run(() => relays().length === 0, 'the relays to close');
+    fwd.close();
+  });
 });
 
 describe('port forwarder: arguments', () => {
