@@ -81,6 +81,8 @@ export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 export interface Client {
   sock: net.Socket;
   text(): string;
+  /** How many '\n' bytes arrived. */
+  lines: number;
   closed: boolean;
   /** Wait until `pred(text)` holds (or fail after `ms`). */
   until(pred: (text: string) => boolean, what: string, ms?: number): Promise<void>;
@@ -93,6 +95,7 @@ export async function connect(port: number, host = '127.0.0.1', opts: { read?: b
   const c: Client = {
     sock,
     text: () => text,
+    lines: 0,
     closed: false,
     async until(pred, what, ms = 8000) {
       const end = Date.now() + ms;
@@ -107,7 +110,10 @@ export async function connect(port: number, host = '127.0.0.1', opts: { read?: b
   if (opts.read === false) {
     sock.pause();
   } else {
-    sock.on('data', (d: Buffer) => { text += d.toString('latin1'); });
+    sock.on('data', (d: Buffer) => {
+      text += d.toString('latin1');
+      for (let i = d.indexOf(10); i !== -1; i = d.indexOf(10, i + 1)) c.lines++;
+    });
   }
   return c;
 }
