@@ -15,6 +15,7 @@ import { setting } from './settings.js';
 import { Fifo, type FifoItem } from './fifo.js';
 import { type Producer, prefixAtEnd } from './producer.js';
 import { findTerminator } from './find.js';
+import { libraryPredicates, touch } from '../reactor/stamp.js';
 
 export { SimpleProducer, findPrefixAtEnd } from './producer.js';
 export type { Producer } from './producer.js';
@@ -24,8 +25,6 @@ const EMPTY = Buffer.alloc(0);
 
 /** What `setTerminator` accepts. */
 export type Terminator = Uint8Array | string | number | null;
-
-
 
 /**
  * A Dispatcher for command/response protocols (Python's `asynchat.async_chat`). Set a
@@ -74,6 +73,7 @@ export class AsyncChat extends Dispatcher {
   // state (readable() against outHighWater) can change.
   #queued(size: number): void {
     this.#outBytes = size;
+    touch(this);
   }
 
   // Past outHardCap: drop the output (that memory is the point) and close, saying why.
@@ -336,6 +336,7 @@ export class AsyncChat extends Dispatcher {
     else if (producer !== null && typeof producer === 'object' && typeof (producer as Producer).more === 'function') item = producer;
     else throw typeError(`pushWithProducer(): expected a producer (an object with a more() method) or bytes, not ${describe(producer)}`);
     this.#fifo.push(item);
+    touch(this);
     if (Buffer.isBuffer(item)) {
       this.#queued(this.#outBytes + item.length);
       if (this.#overflow()) return;
@@ -366,6 +367,7 @@ export class AsyncChat extends Dispatcher {
 
   /** Close the channel once everything queued so far has been sent. */
   closeWhenDone(): void {
+    touch(this);
     this.#fifo.push(null);
   }
 
@@ -374,6 +376,7 @@ export class AsyncChat extends Dispatcher {
    * head is asked for more; the closeWhenDone marker closes the channel.
    */
   initiateSend(): void {
+    touch(this); // the queue may change below (a producer's end, closeWhenDone's marker)
     const fifo = this.#fifo;
     while (fifo.length > 0 && this.connected) {
       const first = fifo.first();
@@ -438,6 +441,7 @@ export class AsyncChat extends Dispatcher {
 
 AsyncChat.prototype.outHighWater = OUT_HIGH_WATER;
 AsyncChat.prototype.outHardCap = null;
+libraryPredicates(AsyncChat.prototype.readable, AsyncChat.prototype.writable);
 AsyncChat.prototype.acInBufferSize = 65536;
 AsyncChat.prototype.acOutBufferSize = 65536;
 AsyncChat.prototype.encoding = 'latin1';

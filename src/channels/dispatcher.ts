@@ -16,6 +16,7 @@ import { describe, requireBytes, requireSize, typeError } from '../validate.js';
 import { type SocketMap, checkMap } from '../reactor/map.js';
 import { reactorFor } from '../reactor/reactor.js';
 import type { TimerHandle, TimerOwner } from '../reactor/timers.js';
+import { defineChannelState, libraryPredicates } from '../reactor/stamp.js';
 import { _strerror, reprAddress } from './repr.js';
 
 export { reprBytes, _strerror } from './repr.js';
@@ -39,9 +40,9 @@ type ChannelCallback<T, A extends unknown[]> = (this: T, ...args: A) => unknown;
  */
 export class Dispatcher implements TimerOwner {
   debug = false;
-  connected = false;
-  accepting = false;
-  connecting = false;
+  declare connected: boolean; // these four are accessors that stamp the channel (defineChannelState)
+  declare accepting: boolean;
+  declare connecting: boolean;
   closing = false;
   addr: Address | null = null;
   /** Log types `logInfo` does not print (default: warnings). */
@@ -55,7 +56,7 @@ export class Dispatcher implements TimerOwner {
   _fileno: number | null = null;
   readonly #id = nextId++;
   /** True while accepts are paused after the process ran out of descriptors (beyond CPython). */
-  acceptPaused = false;
+  declare acceptPaused: boolean;
   #acceptBackoff = 0;
   /** Live timers made by this.callLater/callEvery: close() cancels them. */
   #timers: Set<TimerHandle> | null = null;
@@ -222,9 +223,7 @@ export class Dispatcher implements TimerOwner {
       }
       throw -r === EBADF && sock.fileno() < 0 ? closedError('accept') : socketError(-r, 'accept');
     }
-    if (this.#acceptBackoff > 0) {
-      this.#acceptBackoff = 0; // the episode is over
-    }
+    this.#acceptBackoff = 0; // any episode is over
     return r;
   }
 
@@ -447,3 +446,5 @@ export class Dispatcher implements TimerOwner {
     this.close();
   }
 }
+defineChannelState(Dispatcher.prototype);
+libraryPredicates(Dispatcher.prototype.readable, Dispatcher.prototype.writable);

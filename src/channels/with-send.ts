@@ -2,6 +2,7 @@
 // asyncore.dispatcher_with_send).
 import { asBuffer, requireBytes } from '../validate.js';
 import { Dispatcher } from './dispatcher.js';
+import { libraryPredicates, touch } from '../reactor/stamp.js';
 import { reprBytes } from './repr.js';
 
 const EMPTY = Buffer.alloc(0);
@@ -35,6 +36,7 @@ export class DispatcherWithSend extends Dispatcher {
   // state (readable() against outHighWater) can change.
   #queued(size: number): void {
     this.#size = size;
+    touch(this);
   }
 
   // Past outHardCap: drop the queue (that memory is the point) and close, saying why.
@@ -136,3 +138,4 @@ export class DispatcherWithSend extends Dispatcher {
 
 DispatcherWithSend.prototype.outHighWater = OUT_HIGH_WATER;
 DispatcherWithSend.prototype.outHardCap = null;
+libraryPredicates(DispatcherWithSend.prototype.readable, DispatcherWithSend.prototype.writable);

@@ -168,8 +168,13 @@ export class EpollPoller implements Poller {
   }
 
   /** Treat every registration as declared this pass, so the next poll() sweeps nothing. */
-  protected keepDeclared(): void {
+  keepDeclared(): void {
     this.declared = this.nregistered;
+  }
+
+  /** True when the kernel's set holds `fd` for `owner` (so it needs no register() to stay). */
+  holds(fd: number, owner: object): boolean {
+    return fd < this.interest.length && this.interest[fd] !== 0 && this.owners[fd] === owner;
   }
 
   private sweep(): void {

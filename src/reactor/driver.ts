@@ -9,8 +9,15 @@ import { selectRangeError } from '../pollers/select.js';
 import { writeStdio } from '../io/stdio.js';
 import type { SocketMap } from './map.js';
 import { type Channel, exception, read, readwriteIn, write } from './routing.js';
+import { EpollPoller } from '../pollers/epoll.js';
+import { generation } from './generation.js';
+import { LIBRARY_PREDICATE, tick } from './stamp.js';
 
 const { POLLIN, POLLPRI, POLLOUT, FD_SETSIZE } = C;
+
+type Marked = { [LIBRARY_PREDICATE]?: boolean };
+/** What an incremental pass reads and leaves on a channel: its stamp, last interest and high-water mark. */
+type Tracked = Channel & { _stamp?: number; _ev?: number; _hw?: unknown; outHighWater?: unknown };
 
 /**
  * A poller plus the per-pass bookkeeping for one map. A pass is declare() (ask every channel),
@@ -29,6 +36,12 @@ export class Driver {
   /** Channels declared this pass whose fd select(2) cannot watch; true while an episode lasts. */
   private tooBig: Channel[] = [];
   #tooBigEpisode = false;
+  /** Incremental epoll passes: the tick the last pass started at, the map generation of the snapshot. */
+  private since = 0;
+  private snapGen = 0;
+  private snapMap: SocketMap | null = null;
+  /** Per snapshot entry: the channel shadows library state with fields of its own (never skipped). */
+  private snapOwnState = new Uint8Array(256);
 
   constructor(poller: Poller) {
     this.poller = poller;
@@ -75,23 +88,43 @@ export class Driver {
     this.dispatch(k, map);
   }
 
-  /** Start a pass: ask every channel readable()/writable() once and register its interest. */
+  /**
+   * Start a pass: ask every channel readable()/writable() once and register its interest.
+   * Beyond CPython, an epoll pass over an unchanged map asks only the channels with predicates
+   * of their own and those whose library-owned state changed since the last pass (stamp.ts):
+   * the others' answers are known, and the kernel's set already holds them.
+   */
   declare(map: SocketMap): number {
     const poller = this.poller;
     const isSelect = poller.name === 'select';
     const pass = ++this.pass;
+    const epoll = poller instanceof EpollPoller ? poller : null;
+    const gen = epoll === null ? 0 : generation(map);
+    const incremental = gen !== 0 && gen === this.snapGen && this.snapMap === map;
+    const since = this.since;
+    this.since = tick();
     // A snapshot, as CPython's list(map.items()): channels added by readable() wait a pass.
     const fds = this.snapFds, objs = this.snapObjs;
-    // Two plain walks cost about half of one walk over [fd, obj] entries.
-    let n = 0;
-    for (const fd of map.keys()) fds[n++] = fd;
-    n = 0;
-    for (const obj of map.values()) objs[n++] = obj;
+    let n = this.snapLength;
+    if (!incremental) n = this.snapshot(map, gen);
     let interested = 0;
     this.tooBig.length = 0;
     try {
       for (let i = 0; i < n; i++) {
-        const fd = fds[i]!, obj = objs[i]!;
+        const fd = fds[i]!, obj = objs[i]! as Tracked;
+        if (incremental && this.snapOwnState[i] === 0 && obj._stamp! <= since &&
+          (obj.readable as Marked)[LIBRARY_PREDICATE] === true && (obj.writable as Marked)[LIBRARY_PREDICATE] === true &&
+          obj.outHighWater === obj._hw) {
+          // Its answers cannot have changed: a registration the kernel holds stands, and a
+          // channel that declared nothing still declares nothing.
+          if (epoll!.holds(fd, obj)) {
+            this.ownerPass[fd] = pass;
+            interested++;
+            continue;
+          }
+          if (obj._ev === 0) continue;
+          // Declared but not held (a regular file, a refused fd): register() synthesises it.
+        }
         // A listener that ran out of descriptors sits out a while (see Dispatcher.accept).
         const r = obj.readable() && obj.acceptPaused !== true;
         const w = obj.writable();
@@ -100,6 +133,12 @@ export class Driver {
         // Listening channels are never polled for writing.
         if (w && !obj.accepting) ev |= POLLOUT;
         if (isSelect && w) ev |= SELECT_EXPT;
+        if (epoll !== null) {
+          obj._ev = ev;
+          obj._hw = obj.outHighWater;
+          // The sweep does not run after an incremental pass: drop a lost interest here.
+          if (ev === 0 && incremental && epoll.holds(fd, obj)) epoll.unregister(fd);
+        }
         if (ev === 0) continue;
         // Skip a channel that its own readable()/writable() closed. A Dispatcher still in place
         // has _fileno === fd, which spares a map lookup per channel per pass.
@@ -119,6 +158,7 @@ export class Driver {
         interested++;
       }
       if (isSelect) this.selectOverflow();
+      if (incremental) epoll!.keepDeclared();
     } catch (e) {
       poller.reset();
       throw e;
@@ -129,6 +169,27 @@ export class Driver {
       this.snapLength = n;
     }
     return interested;
+  }
+
+  /** Copy the map's entries (two plain walks cost about half of one over [fd, obj] pairs). */
+  private snapshot(map: SocketMap, gen: number): number {
+    const fds = this.snapFds, objs = this.snapObjs;
+    let n = 0;
+    for (const fd of map.keys()) fds[n++] = fd;
+    n = 0;
+    for (const obj of map.values()) objs[n++] = obj;
+    this.snapGen = gen;
+    this.snapMap = map;
+    if (gen !== 0) {
+      if (this.snapOwnState.length < n) this.snapOwnState = new Uint8Array(n * 2);
+      for (let i = 0; i < n; i++) {
+        const o = objs[i]!;
+        // A subclass field named like the library's state bypasses the stamping accessors.
+        this.snapOwnState[i] = Object.hasOwn(o, 'connected') || Object.hasOwn(o, 'accepting') ||
+          Object.hasOwn(o, 'connecting') || Object.hasOwn(o, 'acceptPaused') ? 1 : 0;
+      }
+    }
+    return n;
   }
 
   /**
@@ -181,6 +242,7 @@ export class Driver {
     this.owners = [];
     this.snapObjs = [];
     this.snapLength = 0;
+    this.snapMap = null;
   }
 
   /** Closed by Reactor.release() (its map emptied): take a fresh one from Reactor.driver(). */
