@@ -8,8 +8,6 @@ import * as libc from '../sys/libc.js';
 
 type Stream = NodeJS.WriteStream;
 const streams: Record<1 | 2, () => Stream> = { 1: () => process.stdout, 2: () => process.stderr };
-// The write methods the streams started with: a test that assigns its own catches our text.
-const originalWrite = { 1: process.stdout.write, 2: process.stderr.write };
 const gone = { 1: false, 2: false };
 const pollfd = new Uint8Array(8);
 const pollView = new DataView(pollfd.buffer);
@@ -17,8 +15,9 @@ const pollView = new DataView(pollfd.buffer);
 /** Write `text` to fd 1 (stdout) or 2 (stderr) before returning (see the file comment). */
 export function writeStdio(fd: 1 | 2, text: string): void {
   const stream = streams[fd]();
-  // Replaced by a test (capture), or Node still holds earlier text (keep the order): the stream.
-  if (stream.write !== originalWrite[fd] || stream.writableLength > 0) {
+  // write() replaced (a test capturing output: its own property, not the class's), or Node
+  // still holds earlier text (keep the order): through the stream.
+  if (stream.write !== Object.getPrototypeOf(stream).write || stream.writableLength > 0) {
     if (!stream.destroyed) stream.write(text);
     return;
   }
