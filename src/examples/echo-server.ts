@@ -110,6 +110,7 @@ if (isMain(import.meta.url)) {
     const stop = (): void => asyncore.closeAll();
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
+    process.once('SIGHUP', stop);
     await asyncore.loopAsync();
     process.exit(0);
   }
