@@ -441,7 +441,7 @@ export class AsyncChat extends Dispatcher {
 
 AsyncChat.prototype.outHighWater = OUT_HIGH_WATER;
 AsyncChat.prototype.outHardCap = null;
-libraryPredicates(AsyncChat.prototype.readable, AsyncChat.prototype.writable);
+libraryPredicates(AsyncChat.prototype, 'outHighWater');
 AsyncChat.prototype.acInBufferSize = 65536;
 AsyncChat.prototype.acOutBufferSize = 65536;
 AsyncChat.prototype.encoding = 'latin1';

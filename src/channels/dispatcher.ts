@@ -447,4 +447,4 @@ export class Dispatcher implements TimerOwner {
   }
 }
 defineChannelState(Dispatcher.prototype);
-libraryPredicates(Dispatcher.prototype.readable, Dispatcher.prototype.writable);
+libraryPredicates(Dispatcher.prototype);

@@ -138,4 +138,4 @@ export class DispatcherWithSend extends Dispatcher {
 
 DispatcherWithSend.prototype.outHighWater = OUT_HIGH_WATER;
 DispatcherWithSend.prototype.outHardCap = null;
-libraryPredicates(DispatcherWithSend.prototype.readable, DispatcherWithSend.prototype.writable);
+libraryPredicates(DispatcherWithSend.prototype, 'outHighWater');

@@ -11,13 +11,12 @@ import type { SocketMap } from './map.js';
 import { type Channel, exception, read, readwriteIn, write } from './routing.js';
 import { EpollPoller } from '../pollers/epoll.js';
 import { generation } from './generation.js';
-import { LIBRARY_PREDICATE, tick } from './stamp.js';
+import { LIBRARY_PREDICATE, log, logBase, predicateEpoch } from './stamp.js';
 
 const { POLLIN, POLLPRI, POLLOUT, FD_SETSIZE } = C;
 
 type Marked = { [LIBRARY_PREDICATE]?: boolean };
-/** What an incremental pass reads and leaves on a channel: its stamp, last interest and high-water mark. */
-type Tracked = Channel & { _stamp?: number; _ev?: number; _hw?: unknown; outHighWater?: unknown };
+type Tracked = Channel & { outHighWater?: unknown };
 
 /**
  * A poller plus the per-pass bookkeeping for one map. A pass is declare() (ask every channel),
@@ -36,12 +35,20 @@ export class Driver {
   /** Channels declared this pass whose fd select(2) cannot watch; true while an episode lasts. */
   private tooBig: Channel[] = [];
   #tooBigEpisode = false;
-  /** Incremental epoll passes: the tick the last pass started at, the map generation of the snapshot. */
-  private since = 0;
+  // Incremental epoll passes (stamp.ts): the snapshot's map generation and predicate epoch,
+  // how far the touch log has been read, the channels asked on every pass, and the snapshot's
+  // channel per fd.
   private snapGen = 0;
+  private snapEpoch = 0;
   private snapMap: SocketMap | null = null;
-  /** Per snapshot entry: the channel shadows library state with fields of its own (never skipped). */
-  private snapOwnState = new Uint8Array(256);
+  private cursor = 0;
+  private forceFull = false;
+  private custom: Tracked[] = [];
+  private customFds: number[] = [];
+  private snapOwner: (object | undefined)[] = [];
+  private askedAt = new Int32Array(256);
+  /** The last declare() was incremental: registrations made in earlier passes stand. */
+  private standing = false;
 
   constructor(poller: Poller) {
     this.poller = poller;
@@ -91,8 +98,8 @@ export class Driver {
   /**
    * Start a pass: ask every channel readable()/writable() once and register its interest.
    * Beyond CPython, an epoll pass over an unchanged map asks only the channels with predicates
-   * of their own and those whose library-owned state changed since the last pass (stamp.ts):
-   * the others' answers are known, and the kernel's set already holds them.
+   * of their own and those whose library-owned state changed since (stamp.ts): the others'
+   * answers are what they were, and the kernel's set already holds them.
    */
   declare(map: SocketMap): number {
     const poller = this.poller;
@@ -100,75 +107,103 @@ export class Driver {
     const pass = ++this.pass;
     const epoll = poller instanceof EpollPoller ? poller : null;
     const gen = epoll === null ? 0 : generation(map);
-    const incremental = gen !== 0 && gen === this.snapGen && this.snapMap === map;
-    const since = this.since;
-    this.since = tick();
-    // A snapshot, as CPython's list(map.items()): channels added by readable() wait a pass.
-    const fds = this.snapFds, objs = this.snapObjs;
-    let n = this.snapLength;
-    if (!incremental) n = this.snapshot(map, gen);
-    let interested = 0;
     this.tooBig.length = 0;
+    this.standing = gen !== 0 && gen === this.snapGen && this.snapMap === map && !this.forceFull &&
+      this.snapEpoch === predicateEpoch() && this.cursor >= logBase();
+    if (this.standing) return this.declareChanged(map, epoll!, pass);
+    // A snapshot, as CPython's list(map.items()): channels added by readable() wait a pass.
+    const n = this.snapshot(map, gen);
+    const fds = this.snapFds, objs = this.snapObjs;
+    let interested = 0;
     try {
       for (let i = 0; i < n; i++) {
         const fd = fds[i]!, obj = objs[i]! as Tracked;
-        if (incremental && this.snapOwnState[i] === 0 && obj._stamp! <= since &&
-          (obj.readable as Marked)[LIBRARY_PREDICATE] === true && (obj.writable as Marked)[LIBRARY_PREDICATE] === true &&
-          obj.outHighWater === obj._hw) {
-          // Its answers cannot have changed: a registration the kernel holds stands, and a
-          // channel that declared nothing still declares nothing.
-          if (epoll!.holds(fd, obj)) {
-            this.ownerPass[fd] = pass;
-            interested++;
-            continue;
-          }
-          if (obj._ev === 0) continue;
-          // Declared but not held (a regular file, a refused fd): register() synthesises it.
+        interested += this.ask(fd, obj, map, pass, isSelect, epoll);
+        // Asked on every pass: predicates of its own, state fields of its own that bypass the
+        // stamping accessors, or an interest the kernel does not hold (register() synthesises).
+        if (gen !== 0 && ((obj.readable as Marked)[LIBRARY_PREDICATE] !== true || (obj.writable as Marked)[LIBRARY_PREDICATE] !== true ||
+          ownState(obj) || (this.ownerPass[fd] === pass && !epoll!.holds(fd, obj)))) {
+          this.custom.push(obj);
+          this.customFds.push(fd);
         }
-        // A listener that ran out of descriptors sits out a while (see Dispatcher.accept).
-        const r = obj.readable() && obj.acceptPaused !== true;
-        const w = obj.writable();
-        let ev = 0;
-        if (r) ev = isSelect ? POLLIN | SELECT_EXPT : POLLIN | POLLPRI;
-        // Listening channels are never polled for writing.
-        if (w && !obj.accepting) ev |= POLLOUT;
-        if (isSelect && w) ev |= SELECT_EXPT;
-        if (epoll !== null) {
-          obj._ev = ev;
-          obj._hw = obj.outHighWater;
-          // The sweep does not run after an incremental pass: drop a lost interest here.
-          if (ev === 0 && incremental && epoll.holds(fd, obj)) epoll.unregister(fd);
-        }
-        if (ev === 0) continue;
-        // Skip a channel that its own readable()/writable() closed. A Dispatcher still in place
-        // has _fileno === fd, which spares a map lookup per channel per pass.
-        if (obj._fileno !== fd && map.get(fd) !== obj) continue;
-        if (isSelect && fd >= FD_SETSIZE) {
-          this.tooBig.push(obj);
-          continue;
-        }
-        poller.register(fd, ev, obj);
-        if (fd >= this.ownerPass.length) {
-          const bigger = new Int32Array(Math.max(fd + 1, this.ownerPass.length * 2));
-          bigger.set(this.ownerPass);
-          this.ownerPass = bigger;
-        }
-        this.owners[fd] = obj;
-        this.ownerPass[fd] = pass;
-        interested++;
       }
       if (isSelect) this.selectOverflow();
-      if (incremental) epoll!.keepDeclared();
     } catch (e) {
+      this.forceFull = true;
       poller.reset();
       throw e;
-    } finally {
-      // Drop references to channels that left since the last pass; the rest are overwritten
-      // by the next snapshot (clearing all n each pass would cost a store per channel).
-      if (this.snapLength > n) objs.fill(undefined as unknown as Channel, n, this.snapLength);
-      this.snapLength = n;
     }
     return interested;
+  }
+
+  /** An incremental pass: ask the channels of `custom` and those touched since the last pass. */
+  private declareChanged(map: SocketMap, epoll: EpollPoller, pass: number): number {
+    let interested = 0;
+    const base = logBase();
+    try {
+      const custom = this.custom, customFds = this.customFds;
+      for (let i = 0; i < custom.length; i++) interested += this.ask(customFds[i]!, custom[i]!, map, pass, false, epoll);
+      // Touches made while asking count too: the log is read to its end as it grows.
+      for (let j = this.cursor - base; j < log.length; j++) {
+        const obj = log[j] as Tracked;
+        const fd = obj._fileno;
+        // Only channels of this pass's snapshot, each once.
+        if (typeof fd !== 'number' || this.snapOwner[fd] !== obj || this.askedAt[fd] === pass) continue;
+        interested += this.ask(fd, obj, map, pass, false, epoll);
+        if (this.ownerPass[fd] === pass && !epoll.holds(fd, obj)) {
+          this.custom.push(obj);
+          this.customFds.push(fd);
+        }
+      }
+    } catch (e) {
+      this.forceFull = true;
+      throw e;
+    }
+    if (logBase() !== base) this.forceFull = true; // the log was dropped while being read
+    this.cursor = logBase() + log.length;
+    epoll.keepDeclared();
+    return interested;
+  }
+
+  /** Ask one channel and register its interest; 1 when it declared some. */
+  private ask(fd: number, obj: Tracked, map: SocketMap, pass: number, isSelect: boolean, epoll: EpollPoller | null): number {
+    if (fd >= this.ownerPass.length) {
+      const size = Math.max(fd + 1, this.ownerPass.length * 2);
+      const bigger = new Int32Array(size);
+      bigger.set(this.ownerPass);
+      this.ownerPass = bigger;
+      const asked = new Int32Array(size);
+      asked.set(this.askedAt);
+      this.askedAt = asked;
+    }
+    this.askedAt[fd] = pass;
+    // A listener that ran out of descriptors sits out a while (see Dispatcher.accept).
+    const r = obj.readable() && obj.acceptPaused !== true;
+    const w = obj.writable();
+    let ev = 0;
+    if (r) ev = isSelect ? POLLIN | SELECT_EXPT : POLLIN | POLLPRI;
+    // Listening channels are never polled for writing.
+    if (w && !obj.accepting) ev |= POLLOUT;
+    if (isSelect && w) ev |= SELECT_EXPT;
+    if (ev === 0) {
+      if (epoll !== null) {
+        // No sweep follows an incremental pass: a lost interest leaves the kernel's set here.
+        if (this.standing && epoll.holds(fd, obj)) epoll.unregister(fd);
+        if (this.owners[fd] === obj) this.owners[fd] = undefined as unknown as object;
+      }
+      return 0;
+    }
+    // Skip a channel that its own readable()/writable() closed. A Dispatcher still in place
+    // has _fileno === fd, which spares a map lookup per channel per pass.
+    if (obj._fileno !== fd && map.get(fd) !== obj) return 0;
+    if (isSelect && fd >= FD_SETSIZE) {
+      this.tooBig.push(obj);
+      return 0;
+    }
+    this.poller.register(fd, ev, obj);
+    this.owners[fd] = obj;
+    this.ownerPass[fd] = pass;
+    return 1;
   }
 
   /** Copy the map's entries (two plain walks cost about half of one over [fd, obj] pairs). */
@@ -178,16 +213,20 @@ export class Driver {
     for (const fd of map.keys()) fds[n++] = fd;
     n = 0;
     for (const obj of map.values()) objs[n++] = obj;
+    // Drop references to channels that left since the last snapshot; the rest are overwritten.
+    if (this.snapLength > n) objs.fill(undefined as unknown as Channel, n, this.snapLength);
+    this.snapLength = n;
     this.snapGen = gen;
     this.snapMap = map;
+    this.forceFull = false;
+    this.custom.length = 0;
+    this.customFds.length = 0;
     if (gen !== 0) {
-      if (this.snapOwnState.length < n) this.snapOwnState = new Uint8Array(n * 2);
-      for (let i = 0; i < n; i++) {
-        const o = objs[i]!;
-        // A subclass field named like the library's state bypasses the stamping accessors.
-        this.snapOwnState[i] = Object.hasOwn(o, 'connected') || Object.hasOwn(o, 'accepting') ||
-          Object.hasOwn(o, 'connecting') || Object.hasOwn(o, 'acceptPaused') ? 1 : 0;
-      }
+      this.snapEpoch = predicateEpoch();
+      this.cursor = logBase() + log.length;
+      const owner = this.snapOwner;
+      for (let i = 0; i < owner.length; i++) owner[i] = undefined;
+      for (let i = 0; i < n; i++) owner[fds[i]!] = objs[i];
     }
     return n;
   }
@@ -220,7 +259,8 @@ export class Driver {
     const readyFds = poller.readyFds, readyEvents = poller.readyEvents;
     for (let i = 0; i < k; i++) {
       const fd = readyFds[i]!;
-      if (this.ownerPass[fd] !== pass) continue;
+      // Declared this pass, or (after an incremental pass) registered earlier and standing.
+      if (this.ownerPass[fd] !== pass && !this.standing) continue;
       const obj = this.owners[fd] as Channel | undefined;
       // Closed during this pass, or its fd number now belongs to someone else: no events.
       // (`undefined`: the map emptied mid-pass and close() dropped the owners.)
@@ -243,6 +283,9 @@ export class Driver {
     this.snapObjs = [];
     this.snapLength = 0;
     this.snapMap = null;
+    this.custom = [];
+    this.customFds = [];
+    this.snapOwner = [];
   }
 
   /** Closed by Reactor.release() (its map emptied): take a fresh one from Reactor.driver(). */
@@ -258,3 +301,8 @@ function sleep(ms: number): void {
   pollSyscall(noFds, 0, ms < 0 ? -1 : Math.ceil(ms));
 }
 
+/** A field of its own named like the library's state bypasses the stamping accessors. */
+function ownState(o: object): boolean {
+  return Object.hasOwn(o, 'connected') || Object.hasOwn(o, 'accepting') || Object.hasOwn(o, 'connecting') ||
+    Object.hasOwn(o, 'acceptPaused') || Object.hasOwn(o, 'outHighWater');
+}
