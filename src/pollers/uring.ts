@@ -187,7 +187,10 @@ export class UringPoller implements Poller {
         const ns = timeoutMs < 0 ? -1 : Math.max(0, deadline - now()) * 1e6;
         r = U.enter(this.ringFd, toSubmit, ns === 0 ? 0 : 1, U.ENTER_GETEVENTS, ns);
       }
-      if (r < 0 && r !== -U.ETIME && r !== -EINTR && r !== -U.EBUSY) return k > 0 ? k : r;
+      if (r < 0 && r !== -U.ETIME && r !== -EINTR && r !== -U.EBUSY) {
+        if (this.suspects.length > 0) k = this.verifyPri(k);
+        return k > 0 ? k : r;
+      }
       k = this.reap(p, k);
       if (this.suspects.length > 0) k = this.verifyPri(k);
       if (k > 0 || timeoutMs === 0 || r === -U.ETIME) return k;
@@ -205,12 +208,15 @@ export class UringPoller implements Poller {
     if (ring === null) return;
     // Cancel every poll and run the completions before the ring goes: each poll holds its
     // socket open, and ring teardown would release them only later, from a kernel worker.
-    const w = this.sqe(U.OP_ASYNC_CANCEL, U.SQE_CQE_SKIP_SUCCESS, -1);
-    ring.sqe32[w + 7] = U.ASYNC_CANCEL_ANY;
-    ring.sqe32[w + 8] = KIND_CANCEL;
-    this.submit(U.ENTER_GETEVENTS);
-    this.ring = null;
-    U.closeRing(ring);
+    try {
+      const w = this.sqe(U.OP_ASYNC_CANCEL, U.SQE_CQE_SKIP_SUCCESS, -1);
+      ring.sqe32[w + 7] = U.ASYNC_CANCEL_ANY;
+      ring.sqe32[w + 8] = KIND_CANCEL;
+      this.submit(U.ENTER_GETEVENTS);
+    } finally {
+      this.ring = null;
+      U.closeRing(ring);
+    }
     this.armed.fill(0);
     this.owners = [];
     this.rearm.length = 0;
