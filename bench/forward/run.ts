@@ -49,6 +49,19 @@ function cpuSeconds(pid: number): number {
   return (Number(rest[11]) + Number(rest[12])) / TICK; // utime, stime
 }
 
+/** `p`, or a rejection naming `what` after `seconds`: a stalled forwarder fails the run. */
+async function withTimeout<T>(p: Promise<T>, seconds: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const t = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: no result after ${seconds} s`)), seconds * 1000);
+  });
+  try {
+    return await Promise.race([p, t]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 const CHUNK = Buffer.alloc(1024 * 1024, 0x61);
 async function transfer(port: number): Promise<void> {
   const c = net.connect(port, '127.0.0.1');
@@ -74,17 +87,18 @@ const perCpu: Record<string, number[]> = Object.fromEntries(names.map((n) => [n,
 const wall: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
 const MiB = BYTES / 1024 / 1024;
 
-for (const name of names) await transfer(subjects[name]!.port); // warm-up (JIT)
+for (const name of names) await withTimeout(transfer(subjects[name]!.port), 120, `${name}, warm-up`); // JIT
 for (let r = 0; r < ROUNDS; r++) {
   const order = [...names].sort(() => Math.random() - 0.5);
   for (const name of order) {
     const { child, port } = subjects[name]!;
     const cpu0 = cpuSeconds(child.pid!);
     const t0 = performance.now();
-    await transfer(port);
+    await withTimeout(transfer(port), 120, `${name}, round ${r + 1}`);
     const secs = (performance.now() - t0) / 1000;
     const cpu = Math.max(cpuSeconds(child.pid!) - cpu0, 1 / TICK);
     perCpu[name]!.push(MiB / cpu);
+    process.stderr.write(`round ${r + 1} ${name}: ${(MiB / secs).toFixed(0)} MiB/s, ${cpu.toFixed(2)} CPU-s\n`);
     wall[name]!.push(MiB / secs);
   }
 }
