@@ -89,7 +89,7 @@ describe('the npm package', { timeout: 120000 }, () => {
     // working tree's dist/ under another process (a concurrent test run, an editor's build).
     const stage = join(tmp.dir, 'stage');
     mkdirSync(stage);
-    for (const entry of ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'src', 'examples', 'scripts']) {
+    for (const entry of ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'src', 'scripts']) {
       cpSync(join(ROOT, entry), join(stage, entry), { recursive: true });
     }
     symlinkSync(join(ROOT, 'node_modules'), join(stage, 'node_modules'), 'dir');
