@@ -4,7 +4,7 @@
 import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  AsyncChat, Dispatcher, DispatcherWithSend, Socket, SSLContext, SSLSocket, SSLWantReadError, SSLWantWriteError,
+  AsyncChat, Dispatcher, DispatcherWithSend, Socket, SSLContext, loopAsync, SSLSocket, SSLWantReadError, SSLWantWriteError,
   PROTOCOL_TLS_SERVER, TLSVersion, sslChannel, HAS_TLS, type Address,
 } from '../../src/index.js';
 import { POLLERS, checkLeaks, map, runUntil, usePrivateMap } from '../helpers.js';
@@ -116,6 +116,20 @@ describe('TLS channels in one process', { skip }, () => {
       assert.ok(Buffer.concat(c.got).equals(payload));
     });
   }
+
+  it('serves under loopAsync (inside Node\'s event loop)', async () => {
+    const srv = new Listener(serverCtx);
+    const payload = Buffer.alloc(256 * 1024, 0x5a);
+    const c = new Client(srv.address, clientCtx, payload);
+    const done = loopAsync({ map, timeout: 0.05 });
+    for (let i = 0; i < 2000 && c.size < payload.length && c.error === null; i++) await new Promise((r) => setTimeout(r, 5));
+    assert.equal(c.error, null);
+    assert.ok(Buffer.concat(c.got).equals(payload));
+    c.close();
+    srv.accepted[0]!.close();
+    srv.close();
+    await done;
+  });
 
   it('negotiates ALPN and lets sniCallback switch the context', () => {
     const other = new SSLContext(PROTOCOL_TLS_SERVER);
