@@ -10,7 +10,6 @@ import { type Address, Socket } from '../io/socket.js';
 import type { ChannelSocket } from '../io/types.js';
 import { writeStdio } from '../io/stdio.js';
 import { SocketError, closedError, socketError } from '../errors.js';
-import { SSLError } from '../tls/errors.js';
 import { compactTraceback } from '../traceback.js';
 import { describe, requireBytes, requireSize, typeError } from '../validate.js';
 import { type SocketMap, checkMap } from '../reactor/map.js';
@@ -255,7 +254,7 @@ export class Dispatcher implements TimerOwner {
       try {
         r = sock.send(data);
       } catch (e) {
-        if (!(e instanceof SocketError) || e instanceof SSLError) throw e; // its errno is an SSL_ERROR_*
+        if (!(e instanceof SocketError) || 'library' in e) throw e; // an SSLError: its errno is an SSL_ERROR_*
         r = -e.errno;
       }
     }
@@ -282,7 +281,7 @@ export class Dispatcher implements TimerOwner {
       try {
         r = sock.recv(bufferSize);
       } catch (e) {
-        if (!(e instanceof SocketError) || e instanceof SSLError) throw e; // its errno is an SSL_ERROR_*
+        if (!(e instanceof SocketError) || 'library' in e) throw e; // an SSLError: its errno is an SSL_ERROR_*
         r = -e.errno;
       }
     }
