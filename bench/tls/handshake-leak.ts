@@ -3,7 +3,7 @@
 // flat. Run: node --expose-gc --import tsx bench/tls/handshake-leak.ts [COUNT]
 import { readdirSync } from 'node:fs';
 import {
-  Dispatcher, Socket, SSLContext, SSLSocket, SSLWantReadError, SSLWantWriteError, PROTOCOL_TLS_SERVER, loop, sslChannel,
+  Dispatcher, Socket, SSLContext, SSLWantReadError, SSLWantWriteError, PROTOCOL_TLS_SERVER, loop, sslChannel,
   type Address, type SocketMap,
 } from '../../src/index.js';
 import { makePki } from '../../test/fixtures/tls-ca.js';

@@ -26,6 +26,7 @@ export const CTRL = {
   GET_MIN_PROTO_VERSION: 130,
   GET_MAX_PROTO_VERSION: 131,
   MODE: 33,
+  SET_READ_AHEAD: 41,
   CLEAR_MODE: 78,
 } as const;
 
@@ -70,6 +71,8 @@ function bind(lib: ReturnType<typeof koffi.load>) {
     SSL_write: f('int SSL_write(void *, void *, int)'),
     SSL_peek: f('int SSL_peek(void *, void *, int)'),
     SSL_pending: f('int SSL_pending(void *)'),
+    SSL_has_pending: f('int SSL_has_pending(void *)'),
+    SSL_set_default_read_buffer_len: f('void SSL_set_default_read_buffer_len(void *, unsigned long)'),
     SSL_shutdown: f('int SSL_shutdown(void *)'),
     SSL_get_shutdown: f('int SSL_get_shutdown(void *)'),
     SSL_get_error: f('int SSL_get_error(void *, int)'),

@@ -62,7 +62,7 @@ export function sslChannel<TBase extends DispatcherClass>(Base: TBase): TBase & 
       const sock = this.socket;
       if (!(sock instanceof Socket)) throw typeError(`startTls(): the channel's socket must be a Socket, not ${describe(sock)}; call createSocket() or setSocket() first`);
       const ssl = context.wrapSocket(sock, { ...opts, doHandshakeOnConnect: false });
-      ssl._channelMode = true;
+      ssl._enterChannelMode();
       // Same descriptor, so the map entry and the poller's interest stay valid.
       this.socket = ssl;
       this._tlsState = 'handshake';
@@ -135,7 +135,7 @@ export function sslChannel<TBase extends DispatcherClass>(Base: TBase): TBase & 
         const ssl = this.socket as SSLSocket;
         if (ssl._readWantsWrite) return true;
         // Decrypted bytes wait inside OpenSSL: a write event (nearly always ready) drains them.
-        if (ssl.pending() > 0 && super.readable()) return true;
+        if (ssl._hasPending() && super.readable()) return true;
       }
       return super.writable();
     }
@@ -161,7 +161,7 @@ export function sslChannel<TBase extends DispatcherClass>(Base: TBase): TBase & 
       if (this._tlsEvent()) return;
       if (this._tlsState === 'open') {
         const ssl = this.socket as SSLSocket;
-        if (ssl._readWantsWrite || ssl.pending() > 0) {
+        if (ssl._readWantsWrite || ssl._hasPending()) {
           ssl._readWantsWrite = false;
           if (this.readable()) this.handleRead();
           this._tlsDrain();
@@ -175,7 +175,7 @@ export function sslChannel<TBase extends DispatcherClass>(Base: TBase): TBase & 
     _tlsDrain(): void {
       const ssl = this.socket;
       if (this._tlsState !== 'open' || !(ssl instanceof SSLSocket)) return;
-      for (let i = 0; i < MAX_DRAIN && this.socket === ssl && ssl.pending() > 0 && this.readable(); i++) this.handleRead();
+      for (let i = 0; i < MAX_DRAIN && this.socket === ssl && ssl._hasPending() && this.readable(); i++) this.handleRead();
     }
   }
   return SSLChannel;

@@ -2,7 +2,6 @@
 // a non-blocking socket raises SSLWantReadError/SSLWantWriteError exactly where Python's does.
 import { inspect } from 'node:util';
 import { isIP } from 'node:net';
-import { C } from '../sys/constants.js';
 import { CTRL, addressOf, alpnSelected, clearErrors, lastErrno, resetErrno, x509Der } from '../sys/openssl.js';
 import { EAGAIN, EBADF } from '../sys/errno.js';
 import { closedError, socketError } from '../errors.js';
@@ -10,11 +9,12 @@ import { describe, rangeError, requireBytes, requireSize, typeError } from '../v
 import { Socket, type Address } from '../io/socket.js';
 import { copyOut, scratchFor } from '../io/fd.js';
 import type { ChannelSocket } from '../io/types.js';
-import { CERT_NONE, PROTOCOL_TLS_CLIENT } from './constants.js';
+import { CERT_NONE } from './constants.js';
 import {
   SSLEOFError, SSLWantReadError, SSLWantWriteError, SSLZeroReturnError,
 } from './errors.js';
 import { lib, queuedError as queued } from './native.js';
+import { checkWrap } from './wrap.js';
 import { type Failure, failureOf } from './failure.js';
 import { liveSockets } from './callbacks.js';
 import { decodeCert, type PeerCert } from './cert.js';
@@ -30,11 +30,12 @@ export interface WrapOptions {
   serverHostname?: string | null;
 }
 
-const E_WANT_READ = 2, E_WANT_WRITE = 3, E_ZERO_RETURN = 6; // SSL_get_error() values
+const E_WANT_READ = 2, E_WANT_WRITE = 3; // SSL_get_error() values
 const X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS = 0x4;
 const SSL_RECEIVED_SHUTDOWN = 2;
 const EMPTY = Buffer.alloc(0);
 const PEEK = Buffer.alloc(1);
+const READ_AHEAD_BYTES = 65536 + 512;
 
 interface Native { ssl: Ptr; key: bigint }
 const finalizer = new FinalizationRegistry<Native>((n) => {
@@ -55,11 +56,11 @@ export class SSLSocket implements ChannelSocket {
   #context: SSLContext;
   #handshakeDone = false;
   #sniError: unknown = null;
-  /**
-   * @internal Set by sslChannel: the raw paths report the want-errors as -EAGAIN, so every
-   * Dispatcher send path (including DispatcherWithSend's) sees "would block".
-   */
+  /** @internal Set by _enterChannelMode(). */
   _channelMode = false;
+  #deferred: Failure | null = null;
+  /** What OpenSSL holds is an incomplete record: only the fd can bring the rest (poll sees it). */
+  #starved = false;
   /** @internal A read needed the socket writable (a TLS 1.3 key update, renegotiation). */
   _readWantsWrite = false;
 
@@ -105,24 +106,9 @@ export class SSLSocket implements ChannelSocket {
 
   /** @internal SSLContext.wrapSocket. */
   static _wrap(context: SSLContext, sock: Socket, opts: WrapOptions): SSLSocket {
-    if (!(sock instanceof Socket)) throw typeError(`wrapSocket(): sock must be a Socket, not ${describe(sock)}`);
-    if (opts === null || typeof opts !== 'object') throw typeError(`wrapSocket(): options must be an object, not ${describe(opts)}`);
-    if (sock.fileno() < 0) throw closedError('wrapSocket');
-    if (sock.type !== C.SOCK_STREAM) throw rangeError('wrapSocket(): only SOCK_STREAM sockets can carry TLS (for UDP use DTLS, which is not supported)');
-    const serverSide = !!opts.serverSide;
-    const serverHostname = opts.serverHostname ?? null;
-    if (serverHostname !== null && typeof serverHostname !== 'string') throw typeError(`wrapSocket(): serverHostname must be a string, not ${describe(serverHostname)}`);
-    if (serverSide && serverHostname !== null) throw rangeError('wrapSocket(): serverHostname can only be given in client mode (serverSide: false)');
-    if (serverSide && context.protocol === PROTOCOL_TLS_CLIENT) throw rangeError('wrapSocket(): cannot create a server socket with a PROTOCOL_TLS_CLIENT context; use new SSLContext(PROTOCOL_TLS_SERVER)');
-    if (!serverSide && context.checkHostname && !serverHostname) throw rangeError('wrapSocket(): checkHostname requires serverHostname; pass { serverHostname: "example.com" }');
-    const doHandshakeOnConnect = opts.doHandshakeOnConnect ?? true;
-    let connected = true;
-    try { sock.getpeername(); } catch { connected = false; }
-    if (connected && doHandshakeOnConnect && !sock.getblocking()) {
-      throw rangeError('wrapSocket(): doHandshakeOnConnect should not be specified for non-blocking sockets; pass doHandshakeOnConnect: false and call doHandshake() when the socket is ready (or use sslChannel)');
-    }
-    const s = new SSLSocket(context, sock, { serverSide, serverHostname, doHandshakeOnConnect, suppressRaggedEofs: opts.suppressRaggedEofs ?? true });
-    if (connected && doHandshakeOnConnect) {
+    const { connected, ...o } = checkWrap(context, sock, opts);
+    const s = new SSLSocket(context, sock, o);
+    if (connected && o.doHandshakeOnConnect) {
       try {
         s.doHandshake();
       } catch (e) {
@@ -183,8 +169,7 @@ export class SSLSocket implements ChannelSocket {
   }
 
   #throw(f: Failure, syscall: string): never {
-    if (typeof f === 'number') throw socketError(-f, syscall);
-    throw f;
+    throw typeof f === 'number' ? socketError(-f, syscall) : f;
   }
 
   /** Run (or continue) the TLS handshake. Non-blocking: raises SSLWantReadError/SSLWantWriteError. */
@@ -207,21 +192,58 @@ export class SSLSocket implements ChannelSocket {
     return this.#handshakeDone;
   }
 
+  /**
+   * @internal sslChannel's mode: the raw paths report the want-errors as -EAGAIN (so every
+   * Dispatcher send path sees "would block"), and OpenSSL reads ahead up to 64 KiB per read(2)
+   * with recvRaw decrypting every record it holds (the channel polls _hasPending()).
+   */
+  _enterChannelMode(): void {
+    this._channelMode = true;
+    const L = lib();
+    L.SSL_ctrl(this.#native.ssl, CTRL.SET_READ_AHEAD, 1, null);
+    L.SSL_set_default_read_buffer_len(this.#native.ssl, READ_AHEAD_BYTES);
+  }
+
+  /** @internal Bytes inside OpenSSL (decrypted or not) that a poll of the fd cannot see. */
+  _hasPending(): boolean {
+    const ssl = this.#native.ssl;
+    if (!ssl) return false;
+    return this.#deferred !== null || lib().SSL_pending(ssl) > 0 || (!this.#starved && lib().SSL_has_pending(ssl) === 1);
+  }
+
   /** @internal recv without throwing for system errors: data, or -errno; SSL errors throw. */
   recvRaw(n: number, _flags = 0): Buffer | number {
     const ssl = this.#native.ssl;
     if (!ssl) return -EBADF;
     if (n === 0) return EMPTY;
     const buf = scratchFor(n);
+    const L = lib();
     clearErrors();
     resetErrno();
-    const r = lib().SSL_read(ssl, buf, n);
+    let f = this.#deferred;
+    let r = f === null ? L.SSL_read(ssl, buf, n) : 0;
     const err = lastErrno();
-    if (r > 0) return copyOut(buf, r);
-    const f = this.#failure(r, err, 'read');
+    if (r > 0) {
+      this.#starved = false;
+      // Channel mode: decrypt the further records OpenSSL already holds, up to n bytes; a
+      // failure after some data waits for the next call (a want-error is simply the end).
+      while (this._channelMode && r < n && L.SSL_has_pending(ssl) === 1) {
+        resetErrno();
+        const more = L.SSL_read(ssl, buf.subarray(r), n - r);
+        if (more > 0) { r += more; continue; }
+        const g = this.#failure(more, lastErrno(), 'read');
+        if (g instanceof SSLWantReadError) this.#starved = true;
+        else if (!(g instanceof SSLWantWriteError)) this.#deferred = g;
+        break;
+      }
+      return copyOut(buf, r);
+    }
+    this.#deferred = null;
+    f ??= this.#failure(r, err, 'read');
     if (typeof f === 'number') return f;
     if (this._channelMode && (f instanceof SSLWantReadError || f instanceof SSLWantWriteError)) {
       this._readWantsWrite = f instanceof SSLWantWriteError;
+      this.#starved = !this._readWantsWrite;
       return -EAGAIN;
     }
     // A clean close_notify, or (with suppressRaggedEofs) an EOF without one: end of stream.
@@ -240,11 +262,12 @@ export class SSLSocket implements ChannelSocket {
     clearErrors();
     resetErrno();
     const r = lib().SSL_peek(ssl, PEEK, 1);
-    if (r > 0) return true;
+    if (r > 0 || this.#deferred !== null) return true;
     const code = lib().SSL_get_error(ssl, r);
     if (code !== E_WANT_READ && code !== E_WANT_WRITE) return true; // recv reports it
     clearErrors();
     this._readWantsWrite = code === E_WANT_WRITE;
+    this.#starved = code === E_WANT_READ;
     return false;
   }
 
@@ -259,9 +282,7 @@ export class SSLSocket implements ChannelSocket {
   }
 
   /** Python's `read(len)`. */
-  read(len = 1024): Buffer {
-    return this.recv(len);
-  }
+  read(len = 1024): Buffer { return this.recv(len); }
 
   /** @internal send without throwing for system errors: bytes written, or -errno. */
   sendRaw(data: Uint8Array, _flags = 0): number {
@@ -290,9 +311,7 @@ export class SSLSocket implements ChannelSocket {
   }
 
   /** Python's `write(data)`. */
-  write(data: Uint8Array): number {
-    return this.send(data);
-  }
+  write(data: Uint8Array): number { return this.send(data); }
 
   /** Send all of `data` (a non-blocking socket raises the want-errors as Python's does). */
   sendall(data: Uint8Array, flags = 0): void {
@@ -313,6 +332,8 @@ export class SSLSocket implements ChannelSocket {
   unwrap(): Socket {
     const ssl = this.#ssl('shutdown');
     const L = lib();
+    // Reading ahead could swallow plain text that follows the peer's close_notify.
+    if (this._channelMode) L.SSL_ctrl(ssl, CTRL.SET_READ_AHEAD, 0, null);
     for (let tries = 0; ; tries++) {
       clearErrors();
       resetErrno();
@@ -422,11 +443,8 @@ export class SSLSocket implements ChannelSocket {
   }
 
   toString(): string {
-    const s = this.#native.ssl ? this.#sock.toString().replace(/^<Socket/, '<SSLSocket') : `<SSLSocket [closed] fd=-1, family=${this.family}, type=${this.type}, proto=${this.proto}>`;
-    return s;
+    return this.#native.ssl ? this.#sock.toString().replace(/^<Socket/, '<SSLSocket') : `<SSLSocket [closed] fd=-1, family=${this.family}, type=${this.type}, proto=${this.proto}>`;
   }
 
-  [inspect.custom](): string {
-    return this.toString();
-  }
+  [inspect.custom](): string { return this.toString(); }
 }
