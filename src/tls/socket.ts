@@ -44,7 +44,6 @@ const finalizer = new FinalizationRegistry<Native>((n) => {
   lib().SSL_free(n.ssl);
 });
 
-
 /** Python's `ssl.SSLSocket`: a TLS session over a stream socket's descriptor. */
 export class SSLSocket implements ChannelSocket {
   readonly serverSide: boolean;
