@@ -208,7 +208,8 @@ export class Driver {
 
   /** Copy the map's entries (two plain walks cost about half of one over [fd, obj] pairs). */
   private snapshot(map: SocketMap, gen: number): number {
-    const fds = this.snapFds, objs = this.snapObjs;
+    const fds = this.snapFds, objs = this.snapObjs, owner = this.snapOwner;
+    if (this.snapGen !== 0) for (let i = 0; i < this.snapLength; i++) owner[fds[i]!] = undefined;
     let n = 0;
     for (const fd of map.keys()) fds[n++] = fd;
     n = 0;
@@ -224,8 +225,6 @@ export class Driver {
     if (gen !== 0) {
       this.snapEpoch = predicateEpoch();
       this.cursor = logBase() + log.length;
-      const owner = this.snapOwner;
-      for (let i = 0; i < owner.length; i++) owner[i] = undefined;
       for (let i = 0; i < n; i++) owner[fds[i]!] = objs[i];
     }
     return n;
@@ -303,6 +302,8 @@ function sleep(ms: number): void {
 
 /** A field of its own named like the library's state bypasses the stamping accessors. */
 function ownState(o: object): boolean {
-  return Object.hasOwn(o, 'connected') || Object.hasOwn(o, 'accepting') || Object.hasOwn(o, 'connecting') ||
-    Object.hasOwn(o, 'acceptPaused') || Object.hasOwn(o, 'outHighWater');
+  // Fields are made by constructors, before a channel reaches a pass: checked once per channel.
+  const c = o as { _ownState?: boolean };
+  return c._ownState ??= Object.hasOwn(o, 'connected') || Object.hasOwn(o, 'accepting') ||
+    Object.hasOwn(o, 'connecting') || Object.hasOwn(o, 'acceptPaused') || Object.hasOwn(o, 'outHighWater');
 }
