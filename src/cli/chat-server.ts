@@ -14,8 +14,7 @@ export async function chatServer(args: string[]): Promise<number> {
   const poller = pollerOf(p.values.poller);
   const idleTimeout = secondsOf('idle-timeout', p.values['idle-timeout']) ?? null;
   const server = new ChatServer(host, port, { name: p.values.name === undefined ? undefined : String(p.values.name), idleTimeout });
-  console.log(`chat server listening on ${formatAddress(server.address())} (${loopName(poller)})`);
-  await serveUntilStopped(poller);
+  await serveUntilStopped(poller, `chat server listening on ${formatAddress(server.address())} (${loopName(poller)})`);
   return 0;
 }
 

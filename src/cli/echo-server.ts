@@ -21,8 +21,7 @@ export async function echoServer(args: string[]): Promise<number> {
   const server = new EchoServer(host, port);
   server.tlsContext = tls;
   server.idleSeconds = idle ?? null; // the example's handlers close themselves with callLater
-  console.log(`echo server listening on ${boundAddress(server)} (${loopName(poller)}${tls ? ', TLS' : ''})`);
-  await serveUntilStopped(poller);
+  await serveUntilStopped(poller, `echo server listening on ${boundAddress(server)} (${loopName(poller)}${tls ? ', TLS' : ''})`);
   return 0;
 }
 

@@ -20,7 +20,6 @@ export async function forward(args: string[]): Promise<number> {
   const target = hostPort('to', p.values.to, null);
   const poller = pollerOf(p.values.poller);
   const server = new PortForwarder(host, port, target);
-  console.log(`port forwarder listening on ${boundAddress(server)}, forwarding to ${formatAddress(target)} (${loopName(poller)})`);
-  await serveUntilStopped(poller);
+  await serveUntilStopped(poller, `port forwarder listening on ${boundAddress(server)}, forwarding to ${formatAddress(target)} (${loopName(poller)})`);
   return 0;
 }

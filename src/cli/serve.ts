@@ -10,8 +10,11 @@ import { PROG } from './help.js';
  * inside Node's event loop (libuv's epoll), where the signal listeners run at once. With an
  * explicit poller, the synchronous `loop()` runs with it one pass at a time, yielding to Node
  * between passes (at most `timeout` apart) so that the listeners run at all.
+ *
+ * `banner` (the bound address) is printed once the signal listeners are in place: whoever
+ * reads that line may signal at once, and must find the server ready to stop cleanly.
  */
-export async function serveUntilStopped(poller: asyncore.PollerName | undefined): Promise<void> {
+export async function serveUntilStopped(poller: asyncore.PollerName | undefined, banner: string): Promise<void> {
   const map = asyncore.socketMap;
   let stopped = false;
   const stop = (signal: string) => {
@@ -31,6 +34,7 @@ export async function serveUntilStopped(poller: asyncore.PollerName | undefined)
   process.on('SIGINT', onInt);
   process.on('SIGTERM', onTerm);
   process.on('SIGHUP', onHup);
+  console.log(banner);
   try {
     if (poller === undefined) {
       await asyncore.loopAsync({ map });

@@ -26,8 +26,7 @@ export async function smtpServer(args: string[]): Promise<number> {
   const tlsContext = serverContextOf(p.values);
   const opts = { dir, commandTimeout: timeout, dataTimeout: timeout };
   const server = tlsContext ? new STARTTLSServer([host, port], { ...opts, tlsContext }) : new SMTPServer([host, port], opts);
-  console.log(`smtp server listening on ${formatAddress(server.address())} (${loopName(poller)}${tlsContext ? ', STARTTLS' : ''}), writing messages to ${dir}`);
-  await serveUntilStopped(poller);
+  await serveUntilStopped(poller, `smtp server listening on ${formatAddress(server.address())} (${loopName(poller)}${tlsContext ? ', STARTTLS' : ''}), writing messages to ${dir}`);
   return 0;
 }
 
