@@ -9,7 +9,7 @@
 import { SocketError, BlockingIOError } from '../errors.js';
 import { asBuffer, describe, rangeError, typeError } from '../validate.js';
 import { Dispatcher } from './dispatcher.js';
-import { OUT_HIGH_WATER } from './with-send.js';
+import { OUT_HIGH_WATER, sendQExceeded } from './backpressure.js';
 import { encodeText } from './encoding.js';
 import { setting } from './settings.js';
 import { Fifo, type FifoItem } from './fifo.js';
@@ -83,9 +83,7 @@ export class AsyncChat extends Dispatcher {
     const size = this.#outBytes;
     this.#fifo.clear();
     this.#queued(0);
-    this.logInfo(`SendQ exceeded: ${size} bytes queued for ${this.toString()} (outHardCap ${cap}); ` +
-      'the peer is not reading: closing the channel', 'error');
-    this.handleClose();
+    sendQExceeded(this, size, cap);
     return true;
   }
 

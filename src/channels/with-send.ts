@@ -4,14 +4,13 @@ import { asBuffer, requireBytes } from '../validate.js';
 import { Dispatcher } from './dispatcher.js';
 import { libraryPredicates, touch } from '../reactor/stamp.js';
 import { reprBytes } from './repr.js';
+import { OUT_HIGH_WATER, sendQExceeded } from './backpressure.js';
 
 const EMPTY = Buffer.alloc(0);
 
 /** Sends at most this much per send(2), as CPython's dispatcher_with_send. */
 const SEND_CHUNK = 65536;
 
-/** **(beyond)** Default `outHighWater`: 1 MiB queued stops reading until it drains. */
-export const OUT_HIGH_WATER = 1048576;
 
 /**
  * A Dispatcher with simple output buffering: `send()` queues, and the loop writes the queue
@@ -46,9 +45,7 @@ export class DispatcherWithSend extends Dispatcher {
     const size = this.#size;
     this.#chunks = [];
     this.#queued(0);
-    this.logInfo(`SendQ exceeded: ${size} bytes queued for ${this.toString()} (outHardCap ${cap}); ` +
-      'the peer is not reading: closing the channel', 'error');
-    this.handleClose();
+    sendQExceeded(this, size, cap);
     return true;
   }
 
