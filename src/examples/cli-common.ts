@@ -87,3 +87,19 @@ export function isMain(moduleUrl: string): boolean {
     return false;
   }
 }
+
+/**
+ * How an example serves socketMap when run directly: the synchronous loop() on `poller`, as in
+ * Python (no graceful stop), or else loopAsync(), where SIGINT, SIGTERM or SIGHUP close every
+ * channel (and so every channel's timers), loopAsync() resolves and the process exits 0.
+ */
+export async function serveMain(poller: string | undefined): Promise<void> {
+  if (poller !== undefined) {
+    asyncore.loop({ poller: poller as asyncore.PollerName });
+    return;
+  }
+  const stop = (): void => asyncore.closeAll();
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(signal, stop);
+  await asyncore.loopAsync();
+  process.exit(0);
+}

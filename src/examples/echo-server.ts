@@ -1,11 +1,11 @@
 // The asyncore documentation's echo server, ported line for line.
 // Run: node --import tsx examples/echo-server.ts [--host HOST] [--port PORT] [--idle-timeout SECONDS] [--poller select|poll|epoll]
-// Served by loopAsync(): Ctrl-C (SIGINT) or SIGTERM closes every channel and exits 0. With
+// Served by loopAsync(): Ctrl-C (SIGINT), SIGTERM or SIGHUP closes every channel and exits 0. With
 // --poller, the synchronous loop() on that backend serves instead, as in Python (no graceful stop).
 import { parseArgs } from 'node:util';
 import { inspect } from 'node:util';
 import * as asyncore from '../index.js';
-import { bindInet, isMain, listenBacklog } from './cli-common.js';
+import { bindInet, isMain, listenBacklog, serveMain } from './cli-common.js';
 
 export class EchoHandler extends asyncore.DispatcherWithSend {
   /** (beyond) The idle timer set by closeWhenIdle(), pushed back by every read. */
@@ -103,15 +103,5 @@ if (isMain(import.meta.url)) {
   const server = new EchoServer(values.host!, Number(values.port));
   server.idleSeconds = idle;
   console.log(`Echo server listening on ${inspect(server.socket!.fileno() >= 0 ? (server.socket as asyncore.Socket).getsockname() : null)}`);
-  if (values.poller !== undefined) {
-    asyncore.loop({ poller: values.poller as asyncore.PollerName });
-  } else {
-    // Graceful stop: with every channel closed (idle timers cancelled), loopAsync() resolves.
-    const stop = (): void => asyncore.closeAll();
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-    process.once('SIGHUP', stop);
-    await asyncore.loopAsync();
-    process.exit(0);
-  }
+  await serveMain(values.poller);
 }

@@ -13,7 +13,7 @@
 // - a refused or reset connection closes the other side once, and the reason is logged.
 import { parseArgs } from 'node:util';
 import * as asyncore from '../index.js';
-import { formatAddress, isMain } from './cli-common.js';
+import { formatAddress, isMain, serveMain } from './cli-common.js';
 
 /** How much each side asks recv(2) for (one send(2) of DispatcherWithSend at most). */
 export const RELAY_RECV_SIZE = 64 * 1024;
@@ -282,13 +282,5 @@ if (isMain(import.meta.url)) {
   const target = parseHostPort(values.to, null);
   const server = new PortForwarder(host, port, target);
   console.log(`port forwarder listening on ${formatAddress((server.socket as asyncore.Socket).getsockname())}, forwarding to ${formatAddress(target)}`);
-  if (values.poller !== undefined) {
-    asyncore.loop({ poller: values.poller as asyncore.PollerName });
-  } else {
-    const stop = (): void => asyncore.closeAll();
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-    await asyncore.loopAsync();
-    process.exit(0);
-  }
+  await serveMain(values.poller);
 }
