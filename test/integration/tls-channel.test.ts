@@ -1,14 +1,14 @@
 // sslChannel and SSLSocket with both ends in this process, over loopback: handshakes over TLS
 // 1.2 and 1.3 with SNI and ALPN, bulk data (OpenSSL's pending bytes drained), STARTTLS and
 // back, the Python pattern of a hand-driven doHandshake(), across the pollers.
-import { describe, it, before } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   AsyncChat, Dispatcher, DispatcherWithSend, Socket, SSLContext, loopAsync, SSLSocket, SSLWantReadError, SSLWantWriteError,
   PROTOCOL_TLS_SERVER, TLSVersion, sslChannel, HAS_TLS, type Address,
 } from '../../src/index.js';
 import { POLLERS, checkLeaks, map, runUntil, usePrivateMap } from '../helpers.js';
-import { HAS_OPENSSL_CLI, makePki, type TestPki } from '../fixtures/tls-ca.js';
+import { HAS_OPENSSL_CLI, useTlsContexts } from '../fixtures/tls-ca.js';
 
 const skip = !HAS_TLS ? 'OpenSSL unreachable in this node' : !HAS_OPENSSL_CLI ? 'openssl CLI missing' : false;
 
@@ -65,16 +65,7 @@ class Client extends sslChannel(AsyncChat) {
 }
 
 describe('TLS channels in one process', { skip }, () => {
-  let pki: TestPki;
-  let serverCtx: SSLContext;
-  let clientCtx: SSLContext;
-  before(() => {
-    pki = makePki();
-    serverCtx = new SSLContext(PROTOCOL_TLS_SERVER);
-    serverCtx.loadCertChain(pki.serverCert, pki.serverKey);
-    clientCtx = new SSLContext();
-    clientCtx.loadVerifyLocations({ cafile: pki.caCert });
-  });
+  const tls = useTlsContexts();
   usePrivateMap();
   checkLeaks();
 
@@ -82,9 +73,9 @@ describe('TLS channels in one process', { skip }, () => {
     for (const [label, max] of [['TLS 1.2', TLSVersion.TLSv1_2], ['TLS 1.3', TLSVersion.TLSv1_3]] as const) {
       it(`echoes over ${label} with ${poller}; peer cert, cipher and version`, () => {
         const ctx = new SSLContext();
-        ctx.loadVerifyLocations({ cafile: pki.caCert });
+        ctx.loadVerifyLocations({ cafile: tls.pki.caCert });
         ctx.maximumVersion = max;
-        const srv = new Listener(serverCtx);
+        const srv = new Listener(tls.serverCtx);
         const payload = Buffer.from('hello over tls\n');
         const c = new Client(srv.address, ctx, payload);
         runUntil(() => c.size >= payload.length || c.error !== null, poller, 'echo');
@@ -107,10 +98,10 @@ describe('TLS channels in one process', { skip }, () => {
     }
 
     it(`moves 4 MB both ways with ${poller} (OpenSSL's buffered bytes drained)`, () => {
-      const srv = new Listener(serverCtx);
+      const srv = new Listener(tls.serverCtx);
       const payload = Buffer.alloc(4 << 20);
       for (let i = 0; i < payload.length; i++) payload[i] = (i * 7) & 0xff;
-      const c = new Client(srv.address, clientCtx, payload);
+      const c = new Client(srv.address, tls.clientCtx, payload);
       runUntil(() => c.size >= payload.length || c.error !== null, poller, 'bulk echo', 20000);
       assert.equal(c.error, null);
       assert.ok(Buffer.concat(c.got).equals(payload));
@@ -118,9 +109,9 @@ describe('TLS channels in one process', { skip }, () => {
   }
 
   it('serves under loopAsync (inside Node\'s event loop)', async () => {
-    const srv = new Listener(serverCtx);
+    const srv = new Listener(tls.serverCtx);
     const payload = Buffer.alloc(256 * 1024, 0x5a);
-    const c = new Client(srv.address, clientCtx, payload);
+    const c = new Client(srv.address, tls.clientCtx, payload);
     const done = loopAsync({ map, timeout: 0.05 });
     for (let i = 0; i < 2000 && c.size < payload.length && c.error === null; i++) await new Promise((r) => setTimeout(r, 5));
     assert.equal(c.error, null);
@@ -133,14 +124,14 @@ describe('TLS channels in one process', { skip }, () => {
 
   it('negotiates ALPN and lets sniCallback switch the context', () => {
     const other = new SSLContext(PROTOCOL_TLS_SERVER);
-    other.loadCertChain(pki.serverCert, pki.serverKey);
+    other.loadCertChain(tls.pki.serverCert, tls.pki.serverKey);
     other.setAlpnProtocols(['x-other', 'http/1.1']);
     const seen: (string | null)[] = [];
     const front = new SSLContext(PROTOCOL_TLS_SERVER);
-    front.loadCertChain(pki.serverCert, pki.serverKey);
+    front.loadCertChain(tls.pki.serverCert, tls.pki.serverKey);
     front.sniCallback = (sock, name) => { seen.push(name); if (name === 'localhost') sock.context = other; };
     const ctx = new SSLContext();
-    ctx.loadVerifyLocations({ cafile: pki.caCert });
+    ctx.loadVerifyLocations({ cafile: tls.pki.caCert });
     ctx.setAlpnProtocols(['h2', 'http/1.1']);
     const srv = new Listener(front);
     const c = new Client(srv.address, ctx, Buffer.from('x'));
@@ -161,7 +152,7 @@ describe('TLS channels in one process', { skip }, () => {
       override foundTerminator(): void {
         const line = Buffer.concat(this.buf).toString(); this.buf = [];
         log.push(`S<${line}|${this.tlsState}`);
-        if (line === 'STARTTLS') { (this.socket as Socket).send(Buffer.from('GO\n')); this.startTls(serverCtx, { serverSide: true }); }
+        if (line === 'STARTTLS') { (this.socket as Socket).send(Buffer.from('GO\n')); this.startTls(tls.serverCtx, { serverSide: true }); }
         else if (line === 'PLAIN') { this.push('OK\n'); this.stopTls(); }
         else this.push(`echo ${line}\n`);
       }
@@ -181,7 +172,7 @@ describe('TLS channels in one process', { skip }, () => {
         const line = Buffer.concat(this.buf).toString(); this.buf = [];
         log.push(`C<${line}|${this.tlsState}`);
         if (line === 'echo hi') this.push('STARTTLS\n');
-        else if (line === 'GO') this.startTls(clientCtx, { serverHostname: 'localhost' });
+        else if (line === 'GO') this.startTls(tls.clientCtx, { serverHostname: 'localhost' });
         else if (line === 'echo secret') this.push('PLAIN\n');
         else if (line === 'OK') this.stopTls();
         else if (line === 'echo bye') this.close();
@@ -249,7 +240,7 @@ describe('TLS channels in one process', { skip }, () => {
       constructor() { super(null, map); this.createSocket(); this.bind(['127.0.0.1', 0]); this.listen(1); }
       override handleAccepted(s: Socket): void {
         server = new SSLConnection(s, map);
-        server.secureConnection(serverCtx, true);
+        server.secureConnection(tls.serverCtx, true);
         server.handleHandshakeDone = function (this: SSLConnection) { this.send(Buffer.from('220 secure')); };
       }
     }
@@ -258,7 +249,7 @@ describe('TLS channels in one process', { skip }, () => {
     s.connect((l.socket as Socket).getsockname());
     s.setblocking(false);
     const client = new SSLConnection(s, map);
-    client.secureConnection(clientCtx, false);
+    client.secureConnection(tls.clientCtx, false);
     runUntil(() => client.received.length > 0, 'select', 'the greeting over TLS');
     assert.equal(Buffer.concat(client.received).toString(), '220 secure');
     assert.equal(server!.sslState, 'done');

@@ -2,14 +2,14 @@
 // the next client: a ragged EOF (with and without suppressRaggedEofs), a peer reset in the
 // middle of the handshake, garbage instead of a ClientHello; and many handshakes leave the
 // descriptors at their baseline and the heap flat.
-import { describe, it, before } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   Dispatcher, DispatcherWithSend, Socket, SSLContext, SSLSocket, SSLError, SSLEOFError, SSLWantReadError,
-  SSLWantWriteError, PROTOCOL_TLS_SERVER, SOL_SOCKET, SO_LINGER, sslChannel, HAS_TLS, type Address,
+  SSLWantWriteError, SOL_SOCKET, SO_LINGER, sslChannel, HAS_TLS, type Address,
 } from '../../src/index.js';
 import { LINGER_RST, checkLeaks, fdCount, map, runUntil, usePrivateMap } from '../helpers.js';
-import { HAS_OPENSSL_CLI, makePki, type TestPki } from '../fixtures/tls-ca.js';
+import { HAS_OPENSSL_CLI, useTlsContexts } from '../fixtures/tls-ca.js';
 
 const skip = !HAS_TLS ? 'OpenSSL unreachable in this node' : !HAS_OPENSSL_CLI ? 'openssl CLI missing' : false;
 
@@ -80,22 +80,13 @@ function readN(cs: SSLSocket, n: number, got: Buffer[]): boolean {
 }
 
 describe('TLS faults and leaks', { skip }, () => {
-  let pki: TestPki;
-  let serverCtx: SSLContext;
-  let clientCtx: SSLContext;
-  before(() => {
-    pki = makePki();
-    serverCtx = new SSLContext(PROTOCOL_TLS_SERVER);
-    serverCtx.loadCertChain(pki.serverCert, pki.serverKey);
-    clientCtx = new SSLContext();
-    clientCtx.loadVerifyLocations({ cafile: pki.caCert });
-  });
+  const tls = useTlsContexts();
   usePrivateMap();
   checkLeaks();
 
   /** The listener still serves: a fresh client gets its echo. */
   function stillServes(l: Listener): void {
-    const cs = tlsClient(clientCtx, l.address);
+    const cs = tlsClient(tls.clientCtx, l.address);
     try {
       runUntil(() => step(cs), 'poll', 'handshake of the next client');
       cs.send(Buffer.from('ping'));
@@ -109,8 +100,8 @@ describe('TLS faults and leaks', { skip }, () => {
 
   for (const suppress of [true, false]) {
     it(`a ragged EOF ${suppress ? 'with' : 'without'} suppressRaggedEofs`, () => {
-      const l = new Listener(serverCtx, suppress);
-      const cs = tlsClient(clientCtx, l.address);
+      const l = new Listener(tls.serverCtx, suppress);
+      const cs = tlsClient(tls.clientCtx, l.address);
       runUntil(() => step(cs) && l.accepted[0]?.established === true, 'poll', 'handshake');
       cs.send(Buffer.from('x'));
       const got: Buffer[] = [];
@@ -132,8 +123,8 @@ describe('TLS faults and leaks', { skip }, () => {
   }
 
   it('a peer reset in the middle of the handshake', () => {
-    const l = new Listener(serverCtx);
-    const cs = tlsClient(clientCtx, l.address);
+    const l = new Listener(tls.serverCtx);
+    const cs = tlsClient(tls.clientCtx, l.address);
     assert.equal(step(cs), false); // ClientHello sent
     let passes = 0;
     runUntil(() => l.accepted.length === 1 && ++passes > 5, 'poll', 'server answered the ClientHello');
@@ -150,7 +141,7 @@ describe('TLS faults and leaks', { skip }, () => {
   });
 
   it('garbage instead of a ClientHello: SSLError to handleError, closed once', () => {
-    const l = new Listener(serverCtx);
+    const l = new Listener(tls.serverCtx);
     const s = new Socket();
     s.connect(l.address);
     s.sendall(Buffer.from('GET / HTTP/1.0\r\nHost: x\r\n\r\n'));
@@ -167,11 +158,11 @@ describe('TLS faults and leaks', { skip }, () => {
   });
 
   it('many handshakes: descriptors back at baseline, heap flat', () => {
-    const l = new Listener(serverCtx);
+    const l = new Listener(tls.serverCtx);
     let base = 0;
     const round = (n: number): void => {
       for (let i = 0; i < n; i++) {
-        const cs = tlsClient(clientCtx, l.address);
+        const cs = tlsClient(tls.clientCtx, l.address);
         runUntil(() => step(cs), 'epoll', 'handshake');
         cs.close();
       }

@@ -2,7 +2,7 @@
 // certificate, a client certificate a CERT_REQUIRED server insists on; missing files, a key that
 // does not match, a wrong password, wrapping a closed or a UDP socket. Both ends in this process,
 // stepped by hand over non-blocking loopback sockets.
-import { describe, it, before } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   Socket, SSLContext, SSLSocket, SSLError, SSLCertVerificationError, SSLWantReadError, SSLWantWriteError,
@@ -10,7 +10,7 @@ import {
   SSL_ERROR_SSL, SSL_ERROR_WANT_READ, SSL_ERROR_EOF, createDefaultContext, Purpose, TLSVersion,
 } from '../../src/index.js';
 import { checkLeaks, usePrivateMap } from '../helpers.js';
-import { HAS_OPENSSL_CLI, makePki, type TestPki } from '../fixtures/tls-ca.js';
+import { HAS_OPENSSL_CLI, useTlsContexts } from '../fixtures/tls-ca.js';
 
 const skip = !HAS_TLS ? 'OpenSSL unreachable in this node' : !HAS_OPENSSL_CLI ? 'openssl CLI missing' : false;
 
@@ -54,23 +54,14 @@ function handshake(clientCtx: SSLContext, serverCtx: SSLContext, host: string | 
 }
 
 describe('TLS verification and bad input', { skip }, () => {
-  let pki: TestPki;
-  let serverCtx: SSLContext;
-  let clientCtx: SSLContext;
-  before(() => {
-    pki = makePki();
-    serverCtx = new SSLContext(PROTOCOL_TLS_SERVER);
-    serverCtx.loadCertChain(pki.serverCert, pki.serverKey);
-    clientCtx = new SSLContext();
-    clientCtx.loadVerifyLocations({ cafile: pki.caCert });
-  });
+  const tls = useTlsContexts();
   const res = usePrivateMap();
   checkLeaks();
   const done = (o: Outcome): void => { o.cs.close(); o.ss.close(); };
 
   it('verifies the server by CA and hostname (name and IP address)', () => {
     for (const host of ['localhost', '127.0.0.1', '::1']) {
-      const o = handshake(clientCtx, serverCtx, host);
+      const o = handshake(tls.clientCtx, tls.serverCtx, host);
       assert.equal(o.client, null, `client for ${host}`);
       assert.equal(o.server, null);
       done(o);
@@ -78,7 +69,7 @@ describe('TLS verification and bad input', { skip }, () => {
   });
 
   it('a wrong hostname: SSLCertVerificationError with verifyCode and verifyMessage', () => {
-    const o = handshake(clientCtx, serverCtx, 'wrong.example');
+    const o = handshake(tls.clientCtx, tls.serverCtx, 'wrong.example');
     const e = o.client as SSLCertVerificationError;
     assert.ok(e instanceof SSLCertVerificationError, String(e));
     assert.ok(e instanceof SSLError && e instanceof SocketError);
@@ -96,15 +87,15 @@ describe('TLS verification and bad input', { skip }, () => {
   });
 
   it('a wrong IP address is a mismatch too', () => {
-    const o = handshake(clientCtx, serverCtx, '10.1.2.3');
+    const o = handshake(tls.clientCtx, tls.serverCtx, '10.1.2.3');
     assert.equal((o.client as SSLCertVerificationError).verifyCode, 64); // X509_V_ERR_IP_ADDRESS_MISMATCH
     done(o);
   });
 
   it('an unknown CA is rejected', () => {
     const stranger = new SSLContext(PROTOCOL_TLS_SERVER);
-    stranger.loadCertChain(pki.strangerCert, pki.strangerKey);
-    const o = handshake(clientCtx, stranger);
+    stranger.loadCertChain(tls.pki.strangerCert, tls.pki.strangerKey);
+    const o = handshake(tls.clientCtx, stranger);
     const e = o.client as SSLCertVerificationError;
     assert.ok(e instanceof SSLCertVerificationError);
     assert.equal(e.verifyCode, 20); // X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY
@@ -112,15 +103,15 @@ describe('TLS verification and bad input', { skip }, () => {
     done(o);
     // ... and a client with no CAs at all trusts nothing.
     const bare = new SSLContext();
-    const o2 = handshake(bare, serverCtx);
+    const o2 = handshake(bare, tls.serverCtx);
     assert.ok(o2.client instanceof SSLCertVerificationError);
     done(o2);
   });
 
   it('an expired certificate is rejected', () => {
     const expired = new SSLContext(PROTOCOL_TLS_SERVER);
-    expired.loadCertChain(pki.expiredCert, pki.expiredKey);
-    const o = handshake(clientCtx, expired);
+    expired.loadCertChain(tls.pki.expiredCert, tls.pki.expiredKey);
+    const o = handshake(tls.clientCtx, expired);
     const e = o.client as SSLCertVerificationError;
     assert.ok(e instanceof SSLCertVerificationError);
     assert.equal(e.verifyCode, 10); // X509_V_ERR_CERT_HAS_EXPIRED
@@ -133,7 +124,7 @@ describe('TLS verification and bad input', { skip }, () => {
     lax.checkHostname = false;
     lax.verifyMode = CERT_NONE;
     const stranger = new SSLContext(PROTOCOL_TLS_SERVER);
-    stranger.loadCertChain(pki.strangerCert, pki.strangerKey);
+    stranger.loadCertChain(tls.pki.strangerCert, tls.pki.strangerKey);
     const o = handshake(lax, stranger, null);
     assert.equal(o.client, null);
     assert.deepEqual(o.cs.getpeercert(), {});
@@ -144,17 +135,17 @@ describe('TLS verification and bad input', { skip }, () => {
 
   it('a CERT_REQUIRED server insists on a client certificate, and verifies it', () => {
     const strict = new SSLContext(PROTOCOL_TLS_SERVER);
-    strict.loadCertChain(pki.serverCert, pki.serverKey);
-    strict.loadVerifyLocations({ cafile: pki.caCert });
+    strict.loadCertChain(tls.pki.serverCert, tls.pki.serverKey);
+    strict.loadVerifyLocations({ cafile: tls.pki.caCert });
     strict.verifyMode = CERT_REQUIRED;
-    const o = handshake(clientCtx, strict);
+    const o = handshake(tls.clientCtx, strict);
     const e = o.server as SSLError;
     assert.ok(e instanceof SSLError, String(e));
     assert.equal(e.reason, 'PEER_DID_NOT_RETURN_A_CERTIFICATE');
     done(o);
     const withCert = new SSLContext();
-    withCert.loadVerifyLocations({ cafile: pki.caCert });
-    withCert.loadCertChain(pki.clientCert, pki.clientKey);
+    withCert.loadVerifyLocations({ cafile: tls.pki.caCert });
+    withCert.loadCertChain(tls.pki.clientCert, tls.pki.clientKey);
     const o2 = handshake(withCert, strict);
     assert.equal(o2.server, null);
     assert.equal(o2.client, null);
@@ -163,7 +154,7 @@ describe('TLS verification and bad input', { skip }, () => {
     done(o2);
     // CERT_OPTIONAL: no certificate is fine.
     strict.verifyMode = CERT_OPTIONAL;
-    const o3 = handshake(clientCtx, strict);
+    const o3 = handshake(tls.clientCtx, strict);
     assert.equal(o3.server, null);
     assert.equal(o3.ss.getpeercert(), null);
     done(o3);
@@ -171,10 +162,10 @@ describe('TLS verification and bad input', { skip }, () => {
 
   it('minimumVersion/maximumVersion that cannot meet fail with a protocol error', () => {
     const c12 = new SSLContext();
-    c12.loadVerifyLocations({ cafile: pki.caCert });
+    c12.loadVerifyLocations({ cafile: tls.pki.caCert });
     c12.maximumVersion = TLSVersion.TLSv1_2;
     const s13 = new SSLContext(PROTOCOL_TLS_SERVER);
-    s13.loadCertChain(pki.serverCert, pki.serverKey);
+    s13.loadCertChain(tls.pki.serverCert, tls.pki.serverKey);
     s13.minimumVersion = TLSVersion.TLSv1_3;
     assert.equal(s13.minimumVersion, TLSVersion.TLSv1_3);
     assert.equal(s13.maximumVersion, TLSVersion.MAXIMUM_SUPPORTED);
@@ -188,16 +179,16 @@ describe('TLS verification and bad input', { skip }, () => {
     const d = createDefaultContext();
     assert.equal(d.verifyMode, CERT_REQUIRED);
     assert.equal(d.checkHostname, true);
-    const o = handshake(d, serverCtx);
+    const o = handshake(d, tls.serverCtx);
     assert.ok(o.client instanceof SSLCertVerificationError, 'the test CA is not a public root');
     done(o);
-    const mine = createDefaultContext(Purpose.SERVER_AUTH, { cafile: pki.caCert });
-    const o2 = handshake(mine, serverCtx);
+    const mine = createDefaultContext(Purpose.SERVER_AUTH, { cafile: tls.pki.caCert });
+    const o2 = handshake(mine, tls.serverCtx);
     assert.equal(o2.client, null);
     done(o2);
     const { readFileSync } = require_('node:fs');
-    const viaData = createDefaultContext(Purpose.SERVER_AUTH, { cadata: readFileSync(pki.caCert, 'latin1') });
-    const o3 = handshake(viaData, serverCtx);
+    const viaData = createDefaultContext(Purpose.SERVER_AUTH, { cadata: readFileSync(tls.pki.caCert, 'latin1') });
+    const o3 = handshake(viaData, tls.serverCtx);
     assert.equal(o3.client, null);
     done(o3);
     assert.equal(createDefaultContext(Purpose.CLIENT_AUTH).verifyMode, CERT_NONE);
@@ -207,28 +198,28 @@ describe('TLS verification and bad input', { skip }, () => {
     const ctx = new SSLContext(PROTOCOL_TLS_SERVER);
     assert.throws(() => ctx.loadCertChain('/nonexistent/cert.pem'), (e: SocketError) =>
       e instanceof SocketError && e.code === 'ENOENT' && e.message.includes('/nonexistent/cert.pem'));
-    assert.throws(() => ctx.loadCertChain(pki.serverCert, '/nonexistent/key.pem'), (e: SocketError) =>
+    assert.throws(() => ctx.loadCertChain(tls.pki.serverCert, '/nonexistent/key.pem'), (e: SocketError) =>
       e.code === 'ENOENT' && e.message.includes('/nonexistent/key.pem'));
     assert.throws(() => ctx.loadVerifyLocations({ cafile: '/nonexistent/ca.pem' }), /\/nonexistent\/ca\.pem/);
-    assert.throws(() => ctx.loadCertChain(pki.caCert.replace('ca.pem', 'index.txt')), (e: SSLError) =>
+    assert.throws(() => ctx.loadCertChain(tls.pki.caCert.replace('ca.pem', 'index.txt')), (e: SSLError) =>
       e instanceof SSLError && /expected a PEM certificate/.test(e.message));
   });
 
   it('a key that does not match its certificate', () => {
     const ctx = new SSLContext(PROTOCOL_TLS_SERVER);
-    assert.throws(() => ctx.loadCertChain(pki.serverCert, pki.clientKey), (e: SSLError) =>
-      e instanceof SSLError && e.reason === 'KEY_VALUES_MISMATCH' && e.message.includes(pki.clientKey) && e.message.includes('does not belong'));
+    assert.throws(() => ctx.loadCertChain(tls.pki.serverCert, tls.pki.clientKey), (e: SSLError) =>
+      e instanceof SSLError && e.reason === 'KEY_VALUES_MISMATCH' && e.message.includes(tls.pki.clientKey) && e.message.includes('does not belong'));
   });
 
   it('an encrypted key: the right password works, a wrong or missing one is a clear error', () => {
     const ctx = new SSLContext(PROTOCOL_TLS_SERVER);
-    assert.throws(() => ctx.loadCertChain(pki.serverCert, pki.encryptedKey, 'wrong'), (e: SSLError) =>
+    assert.throws(() => ctx.loadCertChain(tls.pki.serverCert, tls.pki.encryptedKey, 'wrong'), (e: SSLError) =>
       e instanceof SSLError && /wrong password/.test(e.message));
-    assert.throws(() => ctx.loadCertChain(pki.serverCert, pki.encryptedKey), /is encrypted: pass its password/);
-    ctx.loadCertChain(pki.serverCert, pki.encryptedKey, pki.encryptedKeyPassword);
+    assert.throws(() => ctx.loadCertChain(tls.pki.serverCert, tls.pki.encryptedKey), /is encrypted: pass its password/);
+    ctx.loadCertChain(tls.pki.serverCert, tls.pki.encryptedKey, tls.pki.encryptedKeyPassword);
     const ctx2 = new SSLContext(PROTOCOL_TLS_SERVER);
-    ctx2.loadCertChain(pki.serverCert, pki.encryptedKey, () => Buffer.from(pki.encryptedKeyPassword));
-    const o = handshake(clientCtx, ctx2);
+    ctx2.loadCertChain(tls.pki.serverCert, tls.pki.encryptedKey, () => Buffer.from(tls.pki.encryptedKeyPassword));
+    const o = handshake(tls.clientCtx, ctx2);
     assert.equal(o.client, null);
     done(o);
     // The shared error queue is left clean: Node's own crypto is unaffected.
@@ -239,29 +230,29 @@ describe('TLS verification and bad input', { skip }, () => {
   it('wrapping a closed socket, a UDP socket or a non-socket', () => {
     const s = new Socket();
     s.close();
-    assert.throws(() => clientCtx.wrapSocket(s, { serverHostname: 'x' }), (e: SocketError) => e.code === 'EBADF');
+    assert.throws(() => tls.clientCtx.wrapSocket(s, { serverHostname: 'x' }), (e: SocketError) => e.code === 'EBADF');
     const u = new Socket(2, SOCK_DGRAM);
     res.sockets.push(u);
-    assert.throws(() => clientCtx.wrapSocket(u, { serverHostname: 'x' }), /only SOCK_STREAM/);
+    assert.throws(() => tls.clientCtx.wrapSocket(u, { serverHostname: 'x' }), /only SOCK_STREAM/);
     assert.ok(u.fileno() >= 0, 'the UDP socket is left alone');
-    assert.throws(() => clientCtx.wrapSocket({} as Socket), /must be a Socket/);
+    assert.throws(() => tls.clientCtx.wrapSocket({} as Socket), /must be a Socket/);
     const t = new Socket();
     res.sockets.push(t);
-    assert.throws(() => clientCtx.wrapSocket(t), /checkHostname requires serverHostname/);
-    assert.throws(() => clientCtx.wrapSocket(t, { serverSide: true }), /PROTOCOL_TLS_CLIENT/);
-    assert.throws(() => serverCtx.wrapSocket(t, { serverSide: true, serverHostname: 'x' }), /client mode/);
+    assert.throws(() => tls.clientCtx.wrapSocket(t), /checkHostname requires serverHostname/);
+    assert.throws(() => tls.clientCtx.wrapSocket(t, { serverSide: true }), /PROTOCOL_TLS_CLIENT/);
+    assert.throws(() => tls.serverCtx.wrapSocket(t, { serverSide: true, serverHostname: 'x' }), /client mode/);
   });
 
   it("non-blocking with doHandshakeOnConnect: Python's ValueError", () => {
     const [c, a] = tcpPair();
     res.sockets.push(c, a);
-    assert.throws(() => clientCtx.wrapSocket(c, { serverHostname: 'localhost' }), /doHandshakeOnConnect/);
+    assert.throws(() => tls.clientCtx.wrapSocket(c, { serverHostname: 'localhost' }), /doHandshakeOnConnect/);
     assert.ok(c.fileno() >= 0);
   });
 
   it('want-errors and EOF carry Python numbers, never read as system errnos', () => {
     const [c, a] = tcpPair();
-    const cs = clientCtx.wrapSocket(c, { serverHostname: 'localhost', doHandshakeOnConnect: false, suppressRaggedEofs: false });
+    const cs = tls.clientCtx.wrapSocket(c, { serverHostname: 'localhost', doHandshakeOnConnect: false, suppressRaggedEofs: false });
     assert.throws(() => cs.doHandshake(), (e: SSLError) => e instanceof SSLWantReadError && e.errno === SSL_ERROR_WANT_READ && e.code === 'ERR_SSL_WANT_READ');
     a.recv(4096); // the ClientHello, read so that close() sends FIN, not RST
     a.close();
@@ -277,7 +268,7 @@ describe('TLS verification and bad input', { skip }, () => {
     assert.equal(cs.fileno(), -1);
     // Unread data at the peer's close is a reset: a SocketError with the system errno.
     const [c2, a2] = tcpPair();
-    const cs2 = clientCtx.wrapSocket(c2, { serverHostname: 'localhost', doHandshakeOnConnect: false });
+    const cs2 = tls.clientCtx.wrapSocket(c2, { serverHostname: 'localhost', doHandshakeOnConnect: false });
     assert.throws(() => cs2.doHandshake(), SSLWantReadError);
     a2.close();
     let err2: unknown;
