@@ -14,7 +14,7 @@
 // the first line printed is the bound address.
 import { parseArgs } from 'node:util';
 import * as asyncore from '../index.js';
-import { formatAddress, listenBacklog, parsePort, runIfMain } from './cli-common.js';
+import { formatAddress, listenOn, parsePort, runIfMain } from './cli-common.js';
 
 export { formatAddress };
 
@@ -172,15 +172,7 @@ export class ChatServer extends asyncore.Dispatcher {
     this.name = opts.name ?? 'the asyncore chat';
     this.memberOutCap = opts.memberOutCap ?? MEMBER_OUT_CAP;
     this.idleTimeout = opts.idleTimeout ?? null;
-    this.createSocket(host.includes(':') ? asyncore.AF_INET6 : asyncore.AF_INET);
-    try {
-      this.setReuseAddr();
-      this.bind([host, port]);
-      this.listen(listenBacklog());
-    } catch (e) {
-      this.close();
-      throw e;
-    }
+    listenOn(this, [host, port]);
   }
 
   address(): asyncore.Address {

@@ -25,16 +25,21 @@ export function listenBacklog(): number {
 }
 
 /**
- * Create `d`'s socket for `host` and bind it to [host, port]: AF_INET6 for an IPv6 literal,
- * else AF_INET, and AF_INET6 after all when getaddrinfo has no IPv4 address for the name.
+ * Make `d` a listening socket on `addr` with SO_REUSEADDR and a SOMAXCONN backlog; on failure
+ * the socket is closed and the error thrown. The family follows the address: a path is
+ * AF_UNIX, an IPv6 literal AF_INET6; a host name is tried as AF_INET, then as AF_INET6 when
+ * getaddrinfo finds no IPv4 address for it (`family` forces one).
  */
-export function bindInet(d: asyncore.Dispatcher, host: string, port: number): void {
-  const families = host.includes(':') ? [asyncore.AF_INET6] : [asyncore.AF_INET, asyncore.AF_INET6];
+export function listenOn(d: asyncore.Dispatcher, addr: asyncore.Address, family?: number): void {
+  const families = family !== undefined ? [family]
+    : typeof addr === 'string' ? [asyncore.AF_UNIX]
+    : addr[0].includes(':') ? [asyncore.AF_INET6] : [asyncore.AF_INET, asyncore.AF_INET6];
   for (let i = 0; ; i++) {
     d.createSocket(families[i]);
     try {
       d.setReuseAddr();
-      d.bind([host, port]);
+      d.bind(addr);
+      d.listen(listenBacklog()); // (beyond) the documentation's 5 turns a burst of connects away
       return;
     } catch (e) {
       d.close();

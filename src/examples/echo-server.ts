@@ -5,7 +5,7 @@
 import { parseArgs } from 'node:util';
 import { inspect } from 'node:util';
 import * as asyncore from '../index.js';
-import { bindInet, isMain, listenBacklog, serveMain } from './cli-common.js';
+import { isMain, listenOn, serveMain } from './cli-common.js';
 
 export class EchoHandler extends asyncore.DispatcherWithSend {
   /** (beyond) The idle timer set by closeWhenIdle(), pushed back by every read. */
@@ -68,14 +68,7 @@ export class EchoServer extends asyncore.Dispatcher {
   /** `family`: AF_UNIX for a path; otherwise the family follows the host (IPv4 or IPv6). */
   constructor(host: string, port: number, map?: asyncore.SocketMap, family?: number) {
     super(null, map);
-    if (family === asyncore.AF_UNIX || family === asyncore.AF_INET6) {
-      this.createSocket(family);
-      this.setReuseAddr();
-      this.bind(family === asyncore.AF_UNIX ? host : [host, port]);
-    } else {
-      bindInet(this, host, port);
-    }
-    this.listen(listenBacklog()); // (beyond) the documentation's 5 turns a burst of connects away
+    listenOn(this, family === asyncore.AF_UNIX ? host : [host, port], family === asyncore.AF_INET ? undefined : family);
   }
 
   override handleAccepted(sock: asyncore.Socket, addr: asyncore.Address): void {

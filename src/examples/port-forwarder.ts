@@ -13,7 +13,7 @@
 // - a refused or reset connection closes the other side once, and the reason is logged.
 import { parseArgs } from 'node:util';
 import * as asyncore from '../index.js';
-import { formatAddress, isMain, serveMain } from './cli-common.js';
+import { formatAddress, isMain, listenOn, serveMain } from './cli-common.js';
 
 /** How much each side asks recv(2) for (one send(2) of DispatcherWithSend at most). */
 export const RELAY_RECV_SIZE = 64 * 1024;
@@ -223,15 +223,7 @@ export class PortForwarder extends asyncore.Dispatcher {
     this.target = target;
     this.highWater = opts.highWater ?? RELAY_HIGH_WATER;
     this.recvSize = opts.recvSize ?? RELAY_RECV_SIZE;
-    this.createSocket(familyOf(host));
-    try {
-      this.setReuseAddr();
-      this.bind([host, port]);
-      this.listen(128);
-    } catch (e) {
-      this.close();
-      throw e;
-    }
+    listenOn(this, [host, port]); // SOMAXCONN backlog, as the other servers
   }
 
   override handleAccepted(sock: asyncore.Socket, _addr: asyncore.Address): void {

@@ -16,7 +16,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as asyncore from '../index.js';
-import { formatAddress, listenBacklog, parsePort, runIfMain } from './cli-common.js';
+import { formatAddress, listenOn, parsePort, runIfMain } from './cli-common.js';
 import { COMMAND_TIMEOUT_DEFAULT, DATA_SIZE_DEFAULT, DATA_TIMEOUT_DEFAULT, MAX_RECIPIENTS_DEFAULT, type MessageOptions, SMTPChannel } from './smtp-channel.js';
 import { parsePath } from './smtp-parse.js';
 import { MessageFile, messageName, prepareMailDir } from './smtp-store.js';
@@ -70,16 +70,7 @@ export class SMTPServer extends asyncore.Dispatcher {
     this.maxRecipients = positive(opts.maxRecipients, MAX_RECIPIENTS_DEFAULT, 'maxRecipients');
     // Created and proven writable now: not a 451 for every message later.
     prepareMailDir(this.dir);
-    const family = typeof localaddr === 'string' ? asyncore.AF_UNIX : localaddr[0].includes(':') ? asyncore.AF_INET6 : asyncore.AF_INET;
-    this.createSocket(family);
-    try {
-      this.setReuseAddr();
-      this.bind(localaddr);
-      this.listen(listenBacklog());
-    } catch (e) {
-      this.close();
-      throw e;
-    }
+    listenOn(this, localaddr);
   }
 
   /** The bound address (with the real port when 0 was asked for). */
