@@ -228,21 +228,32 @@ export function runUntil(pred: () => boolean, poller: PollerName | undefined, wh
   return i;
 }
 
-/** Replace process.stdout/stderr.write while `fn` runs (synchronously); returns what was written. */
-export function capture(fn: () => void): { out: string; err: string } {
+/** Point process.stdout/stderr.write at buffers until `restore()`; what was written is in `text()`. */
+function redirectOutput(): { text(): { out: string; err: string }; restore(): void } {
   const out: string[] = [];
   const err: string[] = [];
   const ow = process.stdout.write;
   const ew = process.stderr.write;
   process.stdout.write = ((chunk: string | Uint8Array) => { out.push(String(chunk)); return true; }) as typeof process.stdout.write;
   process.stderr.write = ((chunk: string | Uint8Array) => { err.push(String(chunk)); return true; }) as typeof process.stderr.write;
+  return {
+    text: () => ({ out: out.join(''), err: err.join('') }),
+    restore: () => {
+      process.stdout.write = ow;
+      process.stderr.write = ew;
+    },
+  };
+}
+
+/** Replace process.stdout/stderr.write while `fn` runs (synchronously); returns what was written. */
+export function capture(fn: () => void): { out: string; err: string } {
+  const r = redirectOutput();
   try {
     fn();
   } finally {
-    process.stdout.write = ow;
-    process.stderr.write = ew;
+    r.restore();
   }
-  return { out: out.join(''), err: err.join('') };
+  return r.text();
 }
 
 /**
@@ -250,18 +261,12 @@ export function capture(fn: () => void): { out: string; err: string } {
  * settles, so nothing else may write meanwhile (tests in one file run one at a time).
  */
 export async function captureAsync<T>(fn: () => Promise<T>): Promise<{ value: T; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const ow = process.stdout.write;
-  const ew = process.stderr.write;
-  process.stdout.write = ((chunk: string | Uint8Array) => { out.push(String(chunk)); return true; }) as typeof process.stdout.write;
-  process.stderr.write = ((chunk: string | Uint8Array) => { err.push(String(chunk)); return true; }) as typeof process.stderr.write;
+  const r = redirectOutput();
   try {
     const value = await fn();
-    return { value, out: out.join(''), err: err.join('') };
+    return { value, ...r.text() };
   } finally {
-    process.stdout.write = ow;
-    process.stderr.write = ew;
+    r.restore();
   }
 }
 
