@@ -7,6 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { checkLeaks, usePrivateMap, map, LINGER_RST, POLLERS, hasIPv6 } from '../helpers.js';
 import * as asyncore from '../../src/index.js';
 import { PortForwarder, Relay, parseHostPort } from '../../src/examples/port-forwarder.js';
+import { repeatedPatternHash } from '../fixtures/pattern.js';
 
 const res = usePrivateMap();
 checkLeaks();
@@ -113,14 +114,7 @@ class PumpServer extends asyncore.Dispatcher {
 }
 
 function hashOf(total: number): string {
-  const h = createHash('sha256');
-  for (let i = 0; i < total;) {
-    const off = i % PATTERN.length;
-    const n = Math.min(total - i, PATTERN.length - off);
-    h.update(PATTERN.subarray(off, off + n));
-    i += n;
-  }
-  return h.digest('hex');
+  return repeatedPatternHash(PATTERN, total);
 }
 
 function relays(): Relay[] {

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import net from 'node:net';
 import { checkLeaks, tempDir, firstLine, stopChild, type Child } from '../helpers.js';
+import { repeatedPatternHash } from '../fixtures/pattern.js';
 
 const CLI = join(import.meta.dirname, '../../src/cli/main.ts');
 const MiB = 1024 * 1024;
@@ -79,14 +80,7 @@ async function writePattern(sock: net.Socket, total: number, progress: { written
 }
 
 function patternHash(total: number): string {
-  const h = createHash('sha256');
-  for (let i = 0; i < total;) {
-    const off = i % PATTERN.length;
-    const n = Math.min(total - i, PATTERN.length - off);
-    h.update(PATTERN.subarray(off, off + n));
-    i += n;
-  }
-  return h.digest('hex');
+  return repeatedPatternHash(PATTERN, total);
 }
 
 /** Count and hash what `sock` receives until it ends. */
