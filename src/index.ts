@@ -1,6 +1,7 @@
 // The public surface of the package: Python's asyncore and asynchat, camelCased.
 export * from './constants.js';
-export { Socket, socketpair, pipe, closeFd } from './io/socket.js';
+export { Socket, pipe, closeFd } from './io/socket.js';
+export { socketpair } from './io/pair.js';
 export type { Address, AddressOf, InetAddress, Inet6Address } from './io/socket.js';
 export { FileWrapper } from './io/file-wrapper.js';
 export type { ChannelSocket } from './io/types.js';

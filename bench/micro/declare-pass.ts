@@ -4,7 +4,8 @@
 //
 // Run: node --import tsx bench/micro/declare-pass.ts [--channels N] [--poller epoll|poll|select] [--full]
 import { parseArgs } from 'node:util';
-import { socketpair, type Socket } from '../../src/io/socket.js';
+import type { Socket } from '../../src/io/socket.js';
+import { socketpair } from '../../src/io/pair.js';
 import type { SocketMap } from '../../src/reactor/map.js';
 import { Driver } from '../../src/reactor/driver.js';
 import { createPoller } from '../../src/pollers/create.js';

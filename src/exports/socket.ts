@@ -1,6 +1,7 @@
 // `asyncore/socket`: the slice of Python's socket module that asyncore programs use.
 export * from '../constants.js';
-export { Socket, socketpair, pipe, closeFd } from '../io/socket.js';
+export { Socket, pipe, closeFd } from '../io/socket.js';
+export { socketpair } from '../io/pair.js';
 export type { Address } from '../io/socket.js';
 export { SocketError, BlockingIOError } from '../errors.js';
 export {

@@ -8,6 +8,7 @@ import { SocketError, closedError, socketError } from '../errors.js';
 import { describe, requireBytes, requireInt, requireSize, rangeError, typeError } from '../validate.js';
 import { encodeAddress, saBuf, saLen } from './address.js';
 import { type FdState, recvCopy, scratchFor, unclosedFdRegistry } from './fd.js';
+import type { SocketStream } from './types.js';
 
 export type { Address, AddressOf, InetAddress, Inet6Address } from '../sys/sockaddr.js';
 
@@ -40,6 +41,8 @@ export class Socket<F extends number = number> {
   private timeout: number | null = null;
   /** @internal file status flags are known to be exactly O_NONBLOCK-or-not (our own fds). */
   private ownFlags: boolean;
+  /** @internal The io_uring data path serving this socket (src/pollers/uring-stream.ts), or null. */
+  _stream: SocketStream | null = null;
 
   constructor(family?: F, type?: number, proto?: number, fileno?: number);
   /** @internal Adopt a descriptor made by accept4/socketpair, whose flags are known. */
@@ -106,6 +109,8 @@ export class Socket<F extends number = number> {
     if (fd < 0) return;
     this.state.fd = -1;
     finalizer.unregister(this);
+    // Sends the uring poller still holds go out first: it closes the descriptor after them.
+    if (this._stream !== null && this._stream.close(fd)) return;
     const r = libc.close(fd);
     // EBADF would mean someone closed our fd behind our back; nothing else is worth raising.
     if (r < 0 && r !== -EBADF) throw socketError(-r, 'close');
@@ -113,6 +118,7 @@ export class Socket<F extends number = number> {
 
   /** Forget the descriptor without closing it and return it (Python's `detach`). */
   detach(): number {
+    this._stream?.quiesce(true);
     const fd = this.state.fd;
     this.state.fd = -1;
     finalizer.unregister(this);
@@ -127,6 +133,7 @@ export class Socket<F extends number = number> {
   setblocking(flag: boolean): void {
     const fd = this.fdFor('setblocking');
     const want = !!flag;
+    if (want) this._stream?.quiesce(false);
     if (this.ownFlags) {
       // No early return on an unchanged flag: a dup() shares O_NONBLOCK and may have changed it.
       const r = libc.fcntl(fd, C.F_SETFL, want ? 0 : C.O_NONBLOCK);
@@ -164,6 +171,11 @@ export class Socket<F extends number = number> {
   /** The timeout in seconds, 0 when non-blocking, null when blocking. */
   gettimeout(): number | null {
     return this.timeout;
+  }
+
+  /** @internal The uring poller may serve it through its data path: a non-blocking stream socket. */
+  get _streamable(): boolean {
+    return this.type === C.SOCK_STREAM && this.timeout === 0;
   }
 
   /**
@@ -273,7 +285,8 @@ export class Socket<F extends number = number> {
   sendRaw(data: Uint8Array, flags: number): number {
     const fd = this.state.fd;
     if (fd < 0) return -EBADF;
-    return libc.send(fd, data, data.length, flags | C.MSG_NOSIGNAL);
+    const r = this._stream === null ? null : this._stream.send(data, flags);
+    return r !== null ? r : libc.send(fd, data, data.length, flags | C.MSG_NOSIGNAL);
   }
 
   /** Send all of `data`, looping over partial sends. */
@@ -308,7 +321,8 @@ export class Socket<F extends number = number> {
   recvRaw(n: number, flags: number): Buffer | number {
     const fd = this.state.fd;
     if (fd < 0) return -EBADF;
-    return recvCopy(fd, n, flags);
+    const r = this._stream === null ? null : this._stream.recv(n, flags);
+    return r !== null ? r : recvCopy(fd, n, flags);
   }
 
   /** Receive into `buffer`; returns the byte count. */
@@ -317,7 +331,7 @@ export class Socket<F extends number = number> {
     const buf = requireBytes(buffer, 'recvInto()');
     const n = nbytes === 0 ? buf.length : Math.min(requireSize(nbytes, 'recvInto(): nbytes'), buf.length);
     const f = requireInt(flags, 'recvInto(): flags');
-    const r = this.timed(fd, C.POLLIN, 'recv', () => libc.recv(fd, buf, n, f));
+    const r = this.timed(fd, C.POLLIN, 'recv', () => this._stream?.recvInto(buf, n, f) ?? libc.recv(fd, buf, n, f));
     if (r < 0) throw socketError(-r, 'recv');
     return r;
   }
@@ -355,6 +369,7 @@ export class Socket<F extends number = number> {
     if (how !== C.SHUT_RD && how !== C.SHUT_WR && how !== C.SHUT_RDWR) {
       throw rangeError(`shutdown(): how must be SHUT_RD, SHUT_WR or SHUT_RDWR, not ${how}`);
     }
+    if (this._stream?.shutdown(how) === true) return; // after the sends the uring poller holds
     const r = libc.shutdown(fd, how);
     if (r < 0) throw socketError(-r, 'shutdown');
   }
@@ -429,21 +444,6 @@ export class Socket<F extends number = number> {
   [inspect.custom](): string {
     return this.toString();
   }
-}
-
-/** A connected pair of sockets (AF_UNIX by default). */
-export function socketpair<F extends number = 1>(family: F = C.AF_UNIX as F, type: number = C.SOCK_STREAM, proto = 0): [Socket<F>, Socket<F>] {
-  requireInt(family, 'socketpair(): family');
-  requireInt(type, 'socketpair(): type');
-  requireInt(proto, 'socketpair(): proto');
-  const fds = new Int32Array(2);
-  const r = libc.socketpair(family, type | C.SOCK_CLOEXEC, proto, fds);
-  if (r < 0) {
-    const unsupported = -r === EINVAL || -r === errnoTable.EAFNOSUPPORT || -r === errnoTable.EOPNOTSUPP || -r === errnoTable.EPROTONOSUPPORT;
-    throw socketError(-r, 'socketpair', undefined, unsupported ? 'use AF_UNIX with SOCK_STREAM or SOCK_DGRAM' : undefined);
-  }
-  const nonblocking = (type & C.SOCK_NONBLOCK) !== 0;
-  return [new Socket(family, type, proto, { fd: fds[0]!, nonblocking }), new Socket(family, type, proto, { fd: fds[1]!, nonblocking })];
 }
 
 export { pipe, closeFd } from './fd.js';

@@ -24,3 +24,23 @@ export interface ChannelSocket {
   /** @internal recv(2) without throwing: a right-sized copy or -errno. */
   recvRaw?(n: number, flags: number): Buffer | number;
 }
+
+/**
+ * @internal The io_uring data path the `uring` poller attaches to a Socket
+ * (src/pollers/uring-stream.ts): received data it already holds, sends it queued on the ring.
+ * A `null` answer means "not mine": the Socket makes the system call itself.
+ */
+export interface SocketStream {
+  /** Received data, -errno (-EAGAIN: nothing yet), or null. */
+  recv(n: number, flags: number): Buffer | number | null;
+  /** Bytes copied into `buf`, -errno, or null. */
+  recvInto(buf: Uint8Array, n: number, flags: number): number | null;
+  /** Bytes accepted (up to the stream's cap), -errno, or null. */
+  send(data: Uint8Array, flags: number): number | null;
+  /** True when the shutdown waits for the queued sends (they go out first). */
+  shutdown(how: number): boolean;
+  /** The Socket gave up `fd`: true when the stream now owns closing it (sends still queued). */
+  close(fd: number): boolean;
+  /** Stop reading ahead (the socket turns blocking, or `detached`: its descriptor moves on). */
+  quiesce(detached: boolean): void;
+}

@@ -4,7 +4,7 @@ import type { Poller } from './types.js';
 import { SelectPoller } from './select.js';
 import { PollPoller } from './poll.js';
 import { EpollPoller } from './epoll.js';
-import { openUring } from './uring.js';
+import { openUring } from './uring-open.js';
 
 export function createPoller(name: PollerName): Poller {
   switch (name) {

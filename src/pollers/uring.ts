@@ -1,5 +1,6 @@
-// io_uring(7) backend: readiness through IORING_OP_POLL_ADD, with every change of interest and
-// the wait itself in ONE io_uring_enter per pass (submit, then wait for a completion or the
+// io_uring(7) backend. Connected stream sockets go through the data path (uring-data.ts: no
+// recv/send system calls at all); every other channel gets readiness through IORING_OP_POLL_ADD.
+// Every change of interest, every queued send and the wait itself go in ONE io_uring_enter per pass (submit, then wait for a completion or the
 // timeout via IORING_ENTER_EXT_ARG). Completions carry poll(2) flag values, so Driver.dispatch
 // routes them exactly as the epoll backend's.
 //
@@ -16,85 +17,22 @@
 import * as U from '../sys/uring.js';
 import { C } from '../sys/constants.js';
 import { poll as pollSyscall } from '../sys/libc.js';
-import { EACCES, EBADF, EINTR, EMFILE, ENFILE, ENOMEM, EPERM, errnoName } from '../sys/errno.js';
-import { socketError } from '../errors.js';
+import { EBADF, EINTR } from '../sys/errno.js';
 import { type Poller, grow } from './types.js';
+import { Sq } from './uring-sq.js';
+import type { ChunkPool, ProvidedBuffers } from './uring-buffers.js';
+import { DataPath, FD_MASK, KIND_DATA } from './uring-data.js';
 
 const { POLLPRI, POLLERR, POLLNVAL } = C;
 
-const SQ_ENTRIES = 256;
-const CQ_ENTRIES = 4096;
-
-// user_data: low word = fd | kind << 30, high word = generation.
+// user_data: low word = fd | kind << 30 (uring-data.ts adds an op in bits 28-29), high word =
+// the poll's generation (a data operation's: its stream's id).
 const KIND_POLL = 0;
-const KIND_UPDATE = 1 << 30;
-const KIND_CANCEL = 2 << 30;
-const FD_MASK = (1 << 30) - 1;
-
-/** Ring setups to try, best first: DEFER_TASKRUN needs Linux 6.1, COOP_TASKRUN 5.19. */
-const SETUPS = [
-  U.SETUP_SINGLE_ISSUER | U.SETUP_DEFER_TASKRUN | U.SETUP_SUBMIT_ALL,
-  U.SETUP_SINGLE_ISSUER | U.SETUP_COOP_TASKRUN | U.SETUP_SUBMIT_ALL,
-  U.SETUP_COOP_TASKRUN | U.SETUP_SUBMIT_ALL,
-];
-const NEEDED_FEATURES: [number, string][] = [
-  [U.FEAT_EXT_ARG, 'IORING_FEAT_EXT_ARG (Linux 5.11)'],
-  [U.FEAT_NODROP, 'IORING_FEAT_NODROP (Linux 5.5)'],
-  [U.FEAT_CQE_SKIP, 'IORING_FEAT_CQE_SKIP (Linux 5.17)'],
-];
-const NEEDED_OPS: [number, string][] = [
-  [U.OP_POLL_ADD, 'IORING_OP_POLL_ADD'],
-  [U.OP_POLL_REMOVE, 'IORING_OP_POLL_REMOVE'],
-  [U.OP_ASYNC_CANCEL, 'IORING_OP_ASYNC_CANCEL'],
-];
-/** Opcodes are probed once per process (the kernel does not change under us). */
-let opsChecked = false;
+const KIND_UPDATE = 1;
+const KIND_CANCEL = 2;
 
 function now(): number {
   return performance.now();
-}
-
-/**
- * A ring for the `uring` poller, or the reason io_uring cannot serve here (the caller falls
- * back to epoll). Running out of descriptors or memory is not such a reason: it throws.
- */
-export function openUring(): UringPoller | string {
-  let ring: U.Ring | number = -U.EINVAL;
-  for (const flags of SETUPS) {
-    ring = U.setupRing(SQ_ENTRIES, CQ_ENTRIES, flags);
-    if (ring !== -U.EINVAL) break;
-  }
-  if (typeof ring === 'number') {
-    const e = -ring;
-    if (e === EMFILE || e === ENFILE || e === ENOMEM) throw socketError(e, 'io_uring_setup');
-    if (e === U.ENOSYS) return 'the kernel has no io_uring (io_uring_setup: ENOSYS)';
-    if (e === U.EINVAL) return 'the kernel lacks IORING_SETUP_COOP_TASKRUN (io_uring_setup: EINVAL; Linux 5.19 or later is needed)';
-    if (e === EPERM || e === EACCES) {
-      return `io_uring is disabled for this process (io_uring_setup: ${errnoName(e)}; the kernel.io_uring_disabled sysctl or a seccomp policy)`;
-    }
-    return `io_uring_setup failed: ${errnoName(e)}`;
-  }
-  for (const [bit, name] of NEEDED_FEATURES) {
-    if ((ring.features & bit) === 0) {
-      U.closeRing(ring);
-      return `the kernel lacks ${name}`;
-    }
-  }
-  if (!opsChecked) {
-    const ops = U.probeOps(ring.fd);
-    if (typeof ops === 'number') {
-      U.closeRing(ring);
-      return `io_uring_register(IORING_REGISTER_PROBE) failed: ${errnoName(-ops)}`;
-    }
-    for (const [op, name] of NEEDED_OPS) {
-      if (ops[op] !== true) {
-        U.closeRing(ring);
-        return `the kernel lacks ${name}`;
-      }
-    }
-    opsChecked = true;
-  }
-  return new UringPoller(ring);
 }
 
 export class UringPoller implements Poller {
@@ -103,10 +41,12 @@ export class UringPoller implements Poller {
   readyEvents = new Int32Array(64);
   private ring: U.Ring | null;
   private readonly ringFd: number;
-  /** Our copy of the SQ tail (published to the ring after each SQE). */
-  private tail: number;
-  private readonly sqMask: number;
+  private readonly sq: Sq;
   private readonly cqMask: number;
+  /** The data path, or null where the kernel lacks it (readiness polls serve every channel). */
+  private readonly data: DataPath | null;
+  private readonly bufs: ProvidedBuffers | null;
+  private readonly pool: ChunkPool | null;
   /** Events of the poll the kernel holds per fd (0: none armed). */
   private armed = new Int32Array(256);
   /** Events the channel declared last (what a failed update re-arms). */
@@ -124,12 +64,21 @@ export class UringPoller implements Poller {
   private suspects: number[] = [];
   private pollfds = new Uint8Array(64);
 
-  constructor(ring: U.Ring) {
+  constructor(ring: U.Ring, data: { bufs: ProvidedBuffers; pool: ChunkPool } | null = null) {
     this.ring = ring;
     this.ringFd = ring.fd;
-    this.tail = ring.sq[ring.sqTail]!;
-    this.sqMask = ring.sqEntries - 1;
+    this.sq = new Sq(ring);
     this.cqMask = ring.cqEntries - 1;
+    this.bufs = data?.bufs ?? null;
+    this.pool = data?.pool ?? null;
+    this.data = data === null ? null : new DataPath(this.sq, data.bufs, data.pool, () => {
+      if (this.ring !== null) this.reap(-1, 0);
+    });
+  }
+
+  /** Whether connected stream sockets are served through the data path (for tests and the bench). */
+  get dataPath(): boolean {
+    return this.data !== null && !this.data.closed;
   }
 
   /** The setup flags the kernel granted (DEFER_TASKRUN or COOP_TASKRUN; for tests and the bench). */
@@ -140,6 +89,12 @@ export class UringPoller implements Poller {
   register(fd: number, events: number, owner: object): void {
     if (this.ring === null) throw new Error('UringPoller.register(): the poller is closed');
     if (fd >= this.armed.length) this.growTables(fd + 1);
+    if (this.data !== null && this.data.register(fd, events, owner, this.pass)) {
+      // Served by the data path: a readiness poll left from before (a connect) is dropped.
+      if (this.armed[fd] !== 0) this.cancel(fd);
+      this.seen[fd] = 0;
+      return;
+    }
     this.seen[fd] = this.pass;
     this.declared[fd] = events;
     const had = this.armed[fd]!;
@@ -159,11 +114,13 @@ export class UringPoller implements Poller {
     if (fd < 0 || fd >= this.armed.length) return;
     this.owners[fd] = undefined;
     this.seen[fd] = 0;
+    // A stream's recv is cancelled here and run by its Socket's close() (which flushes sends).
+    this.data?.unregister(fd);
     if (this.armed[fd] === 0 || this.ring === null) return;
     this.cancel(fd);
     // Submit now and run the completions: the poll holds a reference to the socket, and the
     // caller closes the fd next; only once the poll is gone does close() send the FIN.
-    this.submit(U.ENTER_GETEVENTS);
+    this.sq.submit(U.ENTER_GETEVENTS);
   }
 
   poll(timeoutMs: number): number {
@@ -179,9 +136,9 @@ export class UringPoller implements Poller {
         if (this.armed[fd] === 0 && this.seen[fd] === p) this.arm(fd, this.declared[fd]!);
       }
       this.rearm.length = 0;
-      const toSubmit = (this.tail - ring.sq[ring.sqHead]!) >>> 0;
+      const toSubmit = this.sq.queued;
       let r: number;
-      if (k > 0 || timeoutMs === 0) {
+      if (k > 0 || timeoutMs === 0 || (this.data !== null && (this.data.listed.length > 0 || this.data.foreignFds.length > 0))) {
         r = U.enter(this.ringFd, toSubmit, 0, U.ENTER_GETEVENTS, -1);
       } else {
         const ns = timeoutMs < 0 ? -1 : Math.max(0, deadline - now()) * 1e6;
@@ -189,10 +146,12 @@ export class UringPoller implements Poller {
       }
       if (r < 0 && r !== -U.ETIME && r !== -EINTR && r !== -U.EBUSY) {
         if (this.suspects.length > 0) k = this.verifyPri(k);
+        k = this.emit(k);
         return k > 0 ? k : r;
       }
       k = this.reap(p, k);
       if (this.suspects.length > 0) k = this.verifyPri(k);
+      k = this.emit(k);
       if (k > 0 || timeoutMs === 0 || r === -U.ETIME) return k;
       if (timeoutMs > 0 && now() >= deadline) return 0;
       // Only stale completions (an updated or cancelled poll) or a signal: wait on.
@@ -209,13 +168,21 @@ export class UringPoller implements Poller {
     // Cancel every poll and run the completions before the ring goes: each poll holds its
     // socket open, and ring teardown would release them only later, from a kernel worker.
     try {
-      const w = this.sqe(U.OP_ASYNC_CANCEL, U.SQE_CQE_SKIP_SUCCESS, -1);
+      // Queued sends go out first (what the peers do not take now is reported, not kept).
+      const lost = this.data?.close() ?? 0;
+      if (lost > 0) {
+        process.emitWarning(`${lost} bytes queued by send() were not sent: the loop's io_uring closed (its map emptied) ` +
+          'while their peers were not reading; close channels only after their data is out', { code: 'ASYNCORE_URING_UNSENT' });
+      }
+      const w = this.sq.sqe(U.OP_ASYNC_CANCEL, U.SQE_CQE_SKIP_SUCCESS, -1);
       ring.sqe32[w + 7] = U.ASYNC_CANCEL_ANY;
-      ring.sqe32[w + 8] = KIND_CANCEL;
-      this.submit(U.ENTER_GETEVENTS);
+      ring.sqe32[w + 8] = KIND_CANCEL << 30;
+      this.sq.submit(U.ENTER_GETEVENTS);
+      this.bufs?.close(this.ringFd);
     } finally {
       this.ring = null;
       U.closeRing(ring);
+      this.pool?.close();
     }
     this.armed.fill(0);
     this.owners = [];
@@ -228,7 +195,7 @@ export class UringPoller implements Poller {
   private arm(fd: number, events: number): void {
     const g = this.newGen(fd);
     this.armed[fd] = events;
-    const w = this.sqe(U.OP_POLL_ADD, 0, fd);
+    const w = this.sq.sqe(U.OP_POLL_ADD, 0, fd);
     const q = this.ring!.sqe32;
     q[w + 7] = events;
     q[w + 8] = fd | KIND_POLL;
@@ -240,7 +207,7 @@ export class UringPoller implements Poller {
     const old = this.gen[fd]!;
     const g = this.newGen(fd);
     this.armed[fd] = events;
-    const w = this.sqe(U.OP_POLL_REMOVE, U.SQE_CQE_SKIP_SUCCESS, -1);
+    const w = this.sq.sqe(U.OP_POLL_REMOVE, U.SQE_CQE_SKIP_SUCCESS, -1);
     const q = this.ring!.sqe32;
     q[w + 2] = fd | KIND_POLL; // off: the new user_data
     q[w + 3] = g;
@@ -248,7 +215,7 @@ export class UringPoller implements Poller {
     q[w + 5] = old;
     q[w + 6] = U.POLL_UPDATE_EVENTS | U.POLL_UPDATE_USER_DATA;
     q[w + 7] = events;
-    q[w + 8] = fd | KIND_UPDATE;
+    q[w + 8] = fd | (KIND_UPDATE << 30);
     q[w + 9] = g;
   }
 
@@ -257,11 +224,11 @@ export class UringPoller implements Poller {
     const old = this.gen[fd]!;
     this.newGen(fd);
     this.armed[fd] = 0;
-    const w = this.sqe(U.OP_POLL_REMOVE, U.SQE_CQE_SKIP_SUCCESS, -1);
+    const w = this.sq.sqe(U.OP_POLL_REMOVE, U.SQE_CQE_SKIP_SUCCESS, -1);
     const q = this.ring!.sqe32;
     q[w + 4] = fd | KIND_POLL;
     q[w + 5] = old;
-    q[w + 8] = fd | KIND_CANCEL;
+    q[w + 8] = fd | (KIND_CANCEL << 30);
   }
 
   private newGen(fd: number): number {
@@ -269,38 +236,6 @@ export class UringPoller implements Poller {
     this.nextGen = (g + 1) >>> 0 || 1;
     this.gen[fd] = g;
     return g;
-  }
-
-  /** The next free SQE, zeroed but for opcode, flags and fd; returns its first word index. */
-  private sqe(op: number, flags: number, fd: number): number {
-    const ring = this.ring!;
-    if (((this.tail - ring.sq[ring.sqHead]!) >>> 0) >= ring.sqEntries) this.submit(0);
-    const w = (this.tail & this.sqMask) * 16;
-    const q = ring.sqe32;
-    q.fill(0, w, w + 16);
-    q[w] = op | (flags << 8);
-    q[w + 1] = fd;
-    this.tail = (this.tail + 1) >>> 0;
-    ring.sq[ring.sqTail] = this.tail;
-    return w;
-  }
-
-  /** Submit what is queued without waiting (`flags`: ENTER_GETEVENTS also runs completions). */
-  private submit(flags: number): void {
-    const ring = this.ring!;
-    for (let tries = 0; tries < 1000; tries++) {
-      const n = (this.tail - ring.sq[ring.sqHead]!) >>> 0;
-      if (n === 0 && flags === 0) return;
-      const r = U.enter(this.ringFd, n, 0, flags, -1);
-      if (r >= 0 || (r !== -EINTR && r !== -U.EBUSY)) {
-        if (r < 0) throw socketError(-r, 'io_uring_enter');
-        if (((this.tail - ring.sq[ring.sqHead]!) >>> 0) === 0) return;
-      }
-      // EBUSY: completions wait for room; they are reaped by the next poll(), and the kernel
-      // keeps the overflow (FEAT_NODROP), so ask it to flush them into the ring and retry.
-      flags |= U.ENTER_GETEVENTS;
-    }
-    throw socketError(U.EBUSY, 'io_uring_enter');
   }
 
   // ---- completions ----
@@ -326,9 +261,13 @@ export class UringPoller implements Poller {
       for (; head !== tail; head = (head + 1) >>> 0) {
         const b = ring.cqes + (head & this.cqMask) * 4;
         const lo = cq[b]!, g = cq[b + 1]!, res = cqi[b + 2]!;
+        const kind = lo >>> 30;
+        if (kind === KIND_DATA) {
+          this.data!.complete(lo, g, res, cq[b + 3]!, p);
+          continue;
+        }
         const fd = lo & FD_MASK;
         if (fd >= this.gen.length || this.gen[fd] !== g) continue; // stale
-        const kind = lo & ~FD_MASK;
         if (kind === KIND_POLL) {
           if ((cq[b + 3]! & U.CQE_F_MORE) === 0) this.armed[fd] = 0;
           if (this.seen[fd] !== p) continue; // not asked this pass: re-armed when it is
@@ -344,7 +283,34 @@ export class UringPoller implements Poller {
         }
       }
       cq[ring.cqHead] = head;
+      this.data?.reaped();
     }
+  }
+
+  /** End a pass's collection: the data path's listed streams with the events they are ready for. */
+  private emit(k: number): number {
+    const data = this.data;
+    if (data === null || data.listed.length + data.foreignFds.length === 0) return k;
+    const listed = data.listed, ffds = data.foreignFds;
+    if (this.readyFds.length < k + listed.length + ffds.length) {
+      this.readyFds = grow(this.readyFds, k + listed.length + ffds.length);
+      this.readyEvents = grow(this.readyEvents, k + listed.length + ffds.length);
+    }
+    for (let i = 0; i < ffds.length; i++) {
+      this.readyFds[k] = ffds[i]!;
+      this.readyEvents[k++] = data.foreignEvents[i]!;
+    }
+    ffds.length = data.foreignEvents.length = 0;
+    for (let i = 0; i < listed.length; i++) {
+      const st = listed[i]!;
+      st.listed = 0; // a later completion in this same poll() lists it again
+      const ev = st.owner === null ? 0 : st.events(st.wants);
+      if (ev === 0) continue;
+      this.readyFds[k] = st.fd;
+      this.readyEvents[k++] = ev;
+    }
+    listed.length = 0;
+    return k;
   }
 
   /**

@@ -12,11 +12,13 @@ import { type Channel, exception, read, readwriteIn, write } from './routing.js'
 import { EpollPoller } from '../pollers/epoll.js';
 import { generation } from './generation.js';
 import { LIBRARY_PREDICATE, log, logBase, predicateEpoch } from './stamp.js';
+import { leftovers } from '../pollers/uring-stream.js';
 
 const { POLLIN, POLLPRI, POLLOUT, FD_SETSIZE } = C;
 
 type Marked = { [LIBRARY_PREDICATE]?: boolean };
 type Tracked = Channel & { outHighWater?: unknown };
+type WithStream = { socket?: { _stream?: { leftover?: boolean } | null } | null };
 
 /**
  * A poller plus the per-pass bookkeeping for one map. A pass is declare() (ask every channel),
@@ -49,6 +51,16 @@ export class Driver {
   private askedAt = new Int32Array(256);
   /** The last declare() was incremental: registrations made in earlier passes stand. */
   private standing = false;
+  /**
+   * Readable channels whose socket holds data a closed io_uring received (pollers/uring-stream.ts,
+   * `leftovers`): no poller can see it, so the pass does not wait and dispatch() reads them.
+   */
+  private extra: number[] = [];
+
+  /** Channels this pass reads from a closed ring's queues (the pass must not wait). */
+  get pending(): number {
+    return this.extra.length;
+  }
 
   constructor(poller: Poller) {
     this.poller = poller;
@@ -90,7 +102,7 @@ export class Driver {
       sleep(ms); // CPython's select pass sleeps when there is nothing to wait for
       return;
     }
-    const k = poller.poll(ms);
+    const k = poller.poll(this.extra.length > 0 ? 0 : ms);
     if (k < 0) throw socketError(-k, poller.name === 'epoll' ? 'epoll_wait' : poller.name);
     this.dispatch(k, map);
   }
@@ -108,6 +120,8 @@ export class Driver {
     const epoll = poller instanceof EpollPoller ? poller : null;
     const gen = epoll === null ? 0 : generation(map);
     this.tooBig.length = 0;
+    this.extra.length = 0;
+    if (leftovers > 0) this.forceFull = true; // a channel whose answer did not change may hold some
     this.standing = gen !== 0 && gen === this.snapGen && this.snapMap === map && !this.forceFull &&
       this.snapEpoch === predicateEpoch() && this.cursor >= logBase();
     if (this.standing) return this.declareChanged(map, epoll!, pass);
@@ -196,6 +210,7 @@ export class Driver {
     // Skip a channel that its own readable()/writable() closed. A Dispatcher still in place
     // has _fileno === fd, which spares a map lookup per channel per pass.
     if (obj._fileno !== fd && map.get(fd) !== obj) return 0;
+    if (r && leftovers > 0 && (obj as WithStream).socket?._stream?.leftover === true) this.extra.push(fd);
     if (isSelect && fd >= FD_SETSIZE) {
       this.tooBig.push(obj);
       return 0;
@@ -273,6 +288,12 @@ export class Driver {
         readwriteIn(map, fd, obj, ev);
       }
     }
+    for (let i = 0; i < this.extra.length; i++) {
+      const fd = this.extra[i]!;
+      const obj = this.owners[fd] as Channel | undefined;
+      if (obj !== undefined && map.get(fd) === obj) readwriteIn(map, fd, obj, POLLIN);
+    }
+    this.extra.length = 0;
   }
 
   close(): void {

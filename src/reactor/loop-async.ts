@@ -78,7 +78,7 @@ class AsyncLoop implements AsyncServer {
       this.driver.declare(this.map);
       const k = this.poller.poll(0);
       if (k < 0) throw socketError(-k, 'epoll_wait');
-      if (k > 0 || this.timeout === 0 || this.timers.nextDue() <= monotonic()) {
+      if (k > 0 || this.driver.pending > 0 || this.timeout === 0 || this.timers.nextDue() <= monotonic()) {
         this.endPass(k);
         return;
       }
@@ -93,7 +93,7 @@ class AsyncLoop implements AsyncServer {
   };
 
   private endPass(k: number): void {
-    if (k > 0) this.driver.dispatch(k, this.map);
+    if (k > 0 || this.driver.pending > 0) this.driver.dispatch(k, this.map);
     this.timers.runDue();
     if (!this.settled) this.immediate = setImmediate(this.step);
   }

@@ -26,6 +26,13 @@ export class Reactor {
 
   /** The driver for `name`, or a transient one while that driver is mid-pass (a handler re-entering loop()). */
   driver(name: PollerName): Driver {
+    // A ring holds data it has received for its channels: before another poller serves the map,
+    // let the ring go (its queues stay with their sockets, and recv() serves them first).
+    const ring = name === 'uring' ? undefined : this.#drivers.get('uring');
+    if (ring !== undefined && ring.busy === 0) {
+      ring.close();
+      this.#drivers.delete('uring');
+    }
     let d = this.#drivers.get(name);
     if (d === undefined || d.closed) this.#drivers.set(name, (d = new Driver(createPoller(name))));
     if (d.busy === 0) return d;

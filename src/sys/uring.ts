@@ -45,6 +45,15 @@ export const ENTER_EXT_ARG = 1 << 3;
 export const OP_POLL_ADD = 6;
 export const OP_POLL_REMOVE = 7;
 export const OP_ASYNC_CANCEL = 14;
+export const OP_SEND = 26;
+export const OP_RECV = 27;
+
+/** sqe->flags: take the receive buffer from the provided-buffer group in sqe->buf_group. */
+export const SQE_BUFFER_SELECT = 1 << 5;
+/** sqe->ioprio of OP_RECV: keep receiving (one completion per buffer) until an error or EOF. */
+export const RECV_MULTISHOT = 1 << 1;
+export const CQE_F_BUFFER = 1 << 0;
+export const CQE_BUFFER_SHIFT = 16;
 
 export const SQE_CQE_SKIP_SUCCESS = 1 << 6;
 export const POLL_UPDATE_EVENTS = 1 << 1;
@@ -55,11 +64,14 @@ export const CQE_F_MORE = 1 << 1;
 export const SQ_CQ_OVERFLOW = 1 << 1;
 
 const REGISTER_PROBE = 8;
+const REGISTER_PBUF_RING = 22;
+const UNREGISTER_PBUF_RING = 23;
 const PROBE_OPS = 64;
 const OP_SUPPORTED = 1;
 
 const PROT_READ_WRITE = 0x1 | 0x2;
 const MAP_SHARED_POPULATE = 0x01 | 0x8000;
+const MAP_PRIVATE_ANONYMOUS = 0x02 | 0x20;
 const OFF_SQ_RING = 0;
 const OFF_CQ_RING = 0x8000000;
 const OFF_SQES = 0x10000000;
@@ -214,4 +226,45 @@ export function probeOps(fd: number): boolean[] | number {
   return ops;
 }
 
-export const { ETIME, ECANCELED, ENOSYS, EBUSY, EINVAL } = E as Record<string, number>;
+/** Anonymous native memory the kernel may read and write (buffers, the provided-buffer ring). */
+export interface NativeBlock {
+  /** Its address, for SQEs and the buffer ring (below 2^53 on every supported ABI). */
+  addr: number;
+  bytes: Uint8Array;
+  ptr: unknown;
+  len: number;
+}
+
+/** mmap(2) `len` bytes of page-aligned, zeroed, private memory; -errno on failure. */
+export function mapAnon(len: number): NativeBlock | number {
+  const p = raw.mmap(null, len, PROT_READ_WRITE, MAP_PRIVATE_ANONYMOUS, -1, 0);
+  if (p === null || koffi.address(p) === MAP_FAILED) return -koffi.errno();
+  return { addr: Number(koffi.address(p)), bytes: new Uint8Array(koffi.view(p, len)), ptr: p, len };
+}
+
+/** Release a block from mapAnon(); its `bytes` must not be touched after. */
+export function unmapAnon(b: NativeBlock): void {
+  raw.munmap(b.ptr, b.len);
+}
+
+/**
+ * IORING_REGISTER_PBUF_RING (Linux 5.19): `block` (page-aligned, entries * 16 bytes) becomes
+ * the ring of provided buffers of group `bgid`. Returns 0 or -errno.
+ */
+export function registerBufRing(fd: number, block: NativeBlock, entries: number, bgid: number): number {
+  const reg = new Uint8Array(40); // struct io_uring_buf_reg
+  const v = new DataView(reg.buffer);
+  v.setBigUint64(0, BigInt(block.addr), true);
+  v.setUint32(8, entries, true);
+  v.setUint16(12, bgid, true);
+  return failed(raw.register(NR_REGISTER, fd, REGISTER_PBUF_RING, reg, 1));
+}
+
+/** IORING_UNREGISTER_PBUF_RING: 0 or -errno. */
+export function unregisterBufRing(fd: number, bgid: number): number {
+  const reg = new Uint8Array(40);
+  new DataView(reg.buffer).setUint16(12, bgid, true);
+  return failed(raw.register(NR_REGISTER, fd, UNREGISTER_PBUF_RING, reg, 1));
+}
+
+export const { ETIME, ECANCELED, ENOSYS, EBUSY, EINVAL, ENOBUFS } = E as Record<string, number>;

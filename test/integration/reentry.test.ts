@@ -54,10 +54,13 @@ for (const poller of POLLERS) {
           first!.nest = run;
           loop({ map, timeout: 0.5, count: 1, poller });
           // Outer pass: each reader had data, so each gets its outer event; the nested pass
-          // served the other two once more.
+          // served the other two once more. Except a nested poll(2) pass inside a uring loop:
+          // the ring has already received the data into its queues, where poll(2) cannot see
+          // it (README, "poller: 'uring'"), so only the outer events read.
+          const nestedSees = !(poller === 'uring' && label === 'poll()/poll2()');
           assert.deepEqual(readers.map((r) => r.got), ['r0', 'r1', 'r2']);
           assert.equal(first!.reads, 1);
-          for (const r of readers.slice(1)) assert.equal(r.reads, 2, 'outer event after the nested one');
+          for (const r of readers.slice(1)) assert.equal(r.reads, nestedSees ? 2 : 1, 'outer event after the nested one');
           assert.equal(map.size, 3, 'nothing was closed');
         } finally {
           for (const p of peers) p.close();

@@ -8,7 +8,7 @@ import { setImmediate as tick } from 'node:timers/promises';
 import { checkLeaks, usePrivateMap, map, track } from '../helpers.js';
 import { Dispatcher, SocketError, socketpair, loop, choosePoller, errno } from '../../src/index.js';
 import { createPoller, resetUringWarning } from '../../src/pollers/create.js';
-import { openUring } from '../../src/pollers/uring.js';
+import { openUring } from '../../src/pollers/uring-open.js';
 import { injectFault, clearFaults, pendingFaults } from '../../src/sys/faults.js';
 
 usePrivateMap();

@@ -14,7 +14,8 @@ import {
   Dispatcher, FileDispatcher, Socket, socketpair, loop, loopAsync, closeAll, type Address,
   SOL_SOCKET, SO_LINGER, MSG_OOB, POLLIN, POLLHUP,
 } from '../../src/index.js';
-import { openUring, UringPoller } from '../../src/pollers/uring.js';
+import { UringPoller } from '../../src/pollers/uring.js';
+import { openUring } from '../../src/pollers/uring-open.js';
 import { SETUP_COOP_TASKRUN, SETUP_DEFER_TASKRUN } from '../../src/sys/uring.js';
 import * as libc from '../../src/sys/libc.js';
 

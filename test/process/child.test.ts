@@ -11,9 +11,9 @@ import { checkLeaks } from '../helpers.js';
 const run = promisify(execFile);
 checkLeaks();
 
-/** Run an ES module snippet in a child Node with tsx; the snippet gets `Sock` (src/io/socket.ts). */
+/** Run an ES module snippet in a child Node with tsx; the snippet gets `Sock` (src/index.ts, the public surface). */
 async function child(code: string, extraArgs: string[] = []): Promise<{ stdout: string; stderr: string; code: number | null; signal: string | null }> {
-  const socketUrl = new URL('../../src/io/socket.ts', import.meta.url).href;
+  const socketUrl = new URL('../../src/index.ts', import.meta.url).href;
   const script = `const Sock = await import(${JSON.stringify(socketUrl)});\n${code}`;
   try {
     const r = await run(process.execPath, [...extraArgs, '--import', 'tsx', '--input-type=module', '-e', script], { timeout: 8000, cwd: fileURLToPath(new URL('../..', import.meta.url)) });

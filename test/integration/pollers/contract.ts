@@ -9,7 +9,8 @@ import assert from 'node:assert/strict';
 import { closeSync, openSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkLeaks, fdCount, tempDir, track, useTracking } from '../../helpers.js';
-import { Socket, socketpair, pipe, closeFd } from '../../../src/io/socket.js';
+import { Socket, pipe, closeFd } from '../../../src/io/socket.js';
+import { socketpair } from '../../../src/io/pair.js';
 import { C } from '../../../src/sys/constants.js';
 import { type Poller, SELECT_EXPT } from '../../../src/pollers/types.js';
 

@@ -8,7 +8,7 @@ import { readlinkSync } from 'node:fs';
 import { checkLeaks, fdCount, track, useTracking } from '../../helpers.js';
 import { EpollPoller } from '../../../src/pollers/epoll.js';
 import type { Poller } from '../../../src/pollers/types.js';
-import { socketpair } from '../../../src/io/socket.js';
+import { socketpair } from '../../../src/io/pair.js';
 import { SocketError } from '../../../src/errors.js';
 import { C } from '../../../src/sys/constants.js';
 import { ENOMEM, EMFILE } from '../../../src/sys/errno.js';

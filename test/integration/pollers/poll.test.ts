@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { checkLeaks, track, useTracking } from '../../helpers.js';
 import { PollPoller } from '../../../src/pollers/poll.js';
-import { socketpair } from '../../../src/io/socket.js';
+import { socketpair } from '../../../src/io/pair.js';
 import { C } from '../../../src/sys/constants.js';
 import type { Poller } from '../../../src/pollers/types.js';
 import { pollerContract, readInterest, readyMap } from './contract.js';
