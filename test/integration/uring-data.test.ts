@@ -1,0 +1,500 @@
+// The uring poller's data path (issue 15): connected non-blocking stream sockets served by a
+// multishot recv into provided buffers and sends queued on the ring. Byte-exact echo over
+// {IPv4, IPv6, Unix}, the fault seam, lingering close and deferred shutdown, the receive
+// high-water mark and the send cap, resets, which channels stay on readiness polls (OOB,
+// connecting), setblocking(), switching pollers (leftovers), ASYNCORE_URING_DATA=0, detach().
+// Skipped, with the reason, where io_uring (or its data path) cannot serve.
+import { describe, it, after, beforeEach, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { setImmediate as tick } from 'node:timers/promises';
+import {
+  checkLeaks, tempDir, hasIPv6, addressFamilies, usePrivateMap, map, FamilyServer, LINGER_RST, runUntil, isOpen,
+  type Family,
+} from '../helpers.js';
+import {
+  Dispatcher, Socket, socketpair, loop, closeAll, closeFd, errno, type PollerName, AF_INET, SOCK_STREAM,
+  SOL_SOCKET, SO_LINGER, SO_SNDBUF, SO_RCVBUF, SHUT_WR, MSG_OOB,
+} from '../../src/index.js';
+import { createPoller } from '../../src/pollers/create.js';
+import { openUring } from '../../src/pollers/uring-open.js';
+import { UringPoller } from '../../src/pollers/uring.js';
+import { UringStream, RECV_HIGH_WATER, SEND_CAP } from '../../src/pollers/uring-stream.js';
+import { RECV_BUFFER_SIZE } from '../../src/pollers/uring-buffers.js';
+import { injectFault, clearFaults, pendingFaults } from '../../src/sys/faults.js';
+
+const res = usePrivateMap();
+checkLeaks();
+
+/** Why this file cannot run here, or false. */
+function skipReason(): string | false {
+  const p = openUring();
+  if (typeof p === 'string') return `io_uring unavailable: ${p}`;
+  const on = p.dataPath;
+  p.close();
+  return on ? false : 'the uring data path is off here (ASYNCORE_URING_DATA=0 or no provided-buffer rings)';
+}
+const SKIP = skipReason();
+const v6 = await hasIPv6();
+const tmp = tempDir();
+after(() => tmp.cleanup());
+const FAMILIES = addressFamilies(v6, tmp.dir, 'd');
+const IPV4 = FAMILIES[0]!;
+const U = 'uring' as const;
+const until = (pred: () => boolean, what: string, passes = 300, poller: PollerName = U): number => runUntil(pred, poller, what, passes);
+const pass = (poller: PollerName = U): void => loop({ map, timeout: 0.01, count: 1, poller });
+
+const warnings: { code: string; message: string }[] = [];
+const onWarning = (w: Error): void => {
+  const code = (w as { code?: string }).code ?? '';
+  if (code.startsWith('ASYNCORE_URING')) warnings.push({ code, message: w.message });
+};
+beforeEach(() => {
+  warnings.length = 0;
+  process.on('warning', onWarning);
+});
+afterEach(() => {
+  process.off('warning', onWarning);
+  clearFaults();
+});
+
+/** A channel that records what happens to it; it never overrides handleExpt (data-path eligible). */
+class Chan extends Dispatcher {
+  chunks: Buffer[] = [];
+  gotLen = 0;
+  out: Buffer = Buffer.alloc(0);
+  reading = true;
+  /** handleRead runs but takes nothing (data stays queued). */
+  hold = false;
+  echo = false;
+  closes = 0;
+  writes = 0;
+  connects = 0;
+  errors: unknown[] = [];
+  constructor(sock: Socket | null = null) {
+    super(sock, map);
+  }
+  get got(): Buffer {
+    return Buffer.concat(this.chunks);
+  }
+  get sock(): Socket {
+    return this.socket as Socket;
+  }
+  get stream(): UringStream | null {
+    const s = this.sock._stream;
+    return s instanceof UringStream ? s : null;
+  }
+  override readable(): boolean {
+    return this.reading;
+  }
+  override writable(): boolean {
+    return !this.connected || this.out.length > 0;
+  }
+  override handleRead(): void {
+    if (this.hold) return;
+    const d = this.recv(65536);
+    this.chunks.push(d);
+    this.gotLen += d.length;
+    if (this.echo && d.length > 0) this.out = Buffer.concat([this.out, d]);
+  }
+  override handleWrite(): void {
+    this.writes++;
+    if (this.out.length > 0) this.out = this.out.subarray(this.send(this.out));
+  }
+  override handleConnect(): void {
+    this.connects++;
+  }
+  override handleClose(): void {
+    this.closes++;
+    this.close();
+  }
+  override handleError(err: unknown): void {
+    this.errors.push(err);
+    this.close();
+  }
+}
+
+/** A connected pair on `fam`: [the channel's end, the raw peer (non-blocking, closed after the test)]. */
+function connected(fam: Family, smallBuffers = false): [Socket, Socket] {
+  const l = new Socket(fam.family);
+  const c = new Socket(fam.family);
+  try {
+    if (smallBuffers) {
+      // Little kernel buffering: sends pile up in the stream while the peer does not read.
+      for (const s of [l, c]) for (const o of [SO_SNDBUF, SO_RCVBUF]) s.setsockopt(SOL_SOCKET, o, 4096);
+    }
+    l.bind(fam.addr());
+    l.listen(1);
+    c.connect(l.getsockname());
+    const [a] = l.accept();
+    c.setblocking(false);
+    res.sockets.push(c);
+    return [a, c];
+  } catch (e) {
+    c.close();
+    throw e;
+  } finally {
+    l.close();
+  }
+}
+
+/** Everything the non-blocking `peer` has to read now: the bytes, and whether EOF came. */
+function drain(peer: Socket, into: Buffer[]): boolean {
+  for (;;) {
+    const r = peer.recvRaw(1 << 20, 0);
+    if (typeof r === 'number') return false;
+    if (r.length === 0) return true;
+    into.push(r);
+  }
+}
+
+/** Fill `ch`'s stream: send() until it takes nothing, the peer not reading. Returns the bytes accepted. */
+function fill(ch: Chan, payload: Buffer): number {
+  let sent = 0;
+  for (let i = 0; i < 50 && sent < payload.length; i++) {
+    const n = ch.send(payload.subarray(sent));
+    assert.ok(n <= SEND_CAP, `send() accepts at most SEND_CAP (${n})`);
+    sent += n;
+    if (n === 0) pass();
+  }
+  assert.ok(ch.stream !== null && ch.stream.unsent > 0, 'sends are queued in the stream');
+  return sent;
+}
+
+describe('uring data path', { skip: SKIP }, () => {
+  for (const fam of FAMILIES) {
+    it(`${fam.name}: 1 MiB of random bytes echoed byte-exact, both ends on the data path`, { skip: fam.skip }, () => {
+      const payload = randomBytes(1 << 20);
+      const [a, b] = connected(fam);
+      res.sockets.pop(); // b becomes a channel too
+      const server = new Chan(a);
+      server.echo = true;
+      const client = new Chan(b);
+      client.out = payload;
+      let both = false;
+      until(() => {
+        both ||= server.stream !== null && client.stream !== null;
+        return client.gotLen >= payload.length;
+      }, 'the echo', 3000);
+      assert.ok(both, 'both sockets had a UringStream while served');
+      assert.ok(client.got.equals(payload), 'byte-exact');
+      assert.deepEqual([server.errors, client.errors], [[], []]);
+    });
+  }
+
+  it('the fault seam: a recv fault (ECONNRESET) and a send fault (EPIPE) each run handleClose once', () => {
+    for (const [call, code] of [['recv', errno.ECONNRESET!], ['send', errno.EPIPE!]] as const) {
+      const [a, b] = socketpair();
+      res.sockets.push(b);
+      const ch = new Chan(a);
+      pass();
+      assert.ok(ch.stream !== null, 'served by the data path');
+      injectFault(call, code);
+      if (call === 'recv') b.send(Buffer.from('x'));
+      else ch.out = Buffer.from('hello');
+      until(() => ch.closes > 0, `handleClose after the ${call} fault`);
+      for (let i = 0; i < 3; i++) loop({ map, timeout: 0, count: 1, poller: U });
+      assert.equal(pendingFaults(call), 0, 'the data path consumed the fault');
+      assert.deepEqual([ch.closes, ch.errors, ch.gotLen], [1, [], 0]);
+      b.setblocking(false);
+      const got: Buffer[] = [];
+      assert.ok(drain(b, got), 'the peer sees EOF');
+      assert.equal(Buffer.concat(got).length, 0, 'the faulted send sent nothing');
+    }
+  });
+
+  it('close() with sends queued lingers: the peer reads every accepted byte, then EOF; the fd closes after', () => {
+    const [k, kPeer] = socketpair();
+    res.sockets.push(kPeer);
+    new Chan(k); // keeps the map (and the ring) alive
+    const [a, peer] = connected(IPV4, true);
+    const ch = new Chan(a);
+    pass();
+    const payload = randomBytes(200 * 1024);
+    const sent = fill(ch, payload);
+    const fd = ch.sock.fileno();
+    ch.close();
+    assert.ok(isOpen(fd), 'the descriptor stays open while sends are queued');
+    const got: Buffer[] = [];
+    until(() => drain(peer, got), 'EOF at the peer', 1000);
+    assert.ok(Buffer.concat(got).equals(payload.subarray(0, sent)), 'every accepted byte, in order');
+    assert.ok(!isOpen(fd), 'closed once the queue was out');
+  });
+
+  it('close() with sends queued as the map empties: ASYNCORE_URING_UNSENT names the bytes the peer never gets', async () => {
+    const [a, peer] = connected(IPV4, true);
+    const ch = new Chan(a);
+    pass();
+    const payload = randomBytes(200 * 1024);
+    const sent = fill(ch, payload);
+    const fd = ch.sock.fileno();
+    ch.close(); // the map empties: the ring closes with the sends still queued
+    assert.ok(!isOpen(fd), 'the ring closed the lingering descriptor');
+    const got: Buffer[] = [];
+    for (let i = 0; i < 200 && !drain(peer, got); i++) loop({ map, timeout: 0.005, count: 1 });
+    await tick();
+    const w = warnings.filter((x) => x.code === 'ASYNCORE_URING_UNSENT');
+    assert.equal(w.length, 1, 'one warning');
+    const lost = Number(/^(\d+) bytes queued by send\(\)/.exec(w[0]!.message)?.[1]);
+    const data = Buffer.concat(got);
+    assert.ok(lost > 0 && data.length + lost === sent, `received ${data.length} + lost ${lost} = accepted ${sent}`);
+    assert.ok(data.equals(payload.subarray(0, data.length)), 'what arrived is an exact prefix');
+  });
+
+  it('shutdown(SHUT_WR) with sends queued waits for them: all bytes, then EOF; the channel still receives', () => {
+    const [a, peer] = connected(IPV4, true);
+    const ch = new Chan(a);
+    pass();
+    const payload = randomBytes(200 * 1024);
+    const sent = fill(ch, payload);
+    ch.sock.shutdown(SHUT_WR);
+    const got: Buffer[] = [];
+    until(() => drain(peer, got), 'EOF at the peer', 1000);
+    assert.ok(Buffer.concat(got).equals(payload.subarray(0, sent)), 'every accepted byte before the FIN');
+    peer.send(Buffer.from('back'));
+    until(() => ch.gotLen === 4, 'data after the half-close');
+    assert.equal(ch.got.toString(), 'back');
+    peer.close();
+    until(() => ch.closes === 1, 'handleClose at the peer\'s EOF');
+    assert.deepEqual(ch.errors, []);
+  });
+
+  it('back-pressure: readable() false reads nothing ahead while the peer pushes 10 MiB; then all arrive byte-exact', () => {
+    const payload = randomBytes(10 << 20);
+    const [a, peer] = connected(IPV4);
+    const ch = new Chan(a);
+    ch.hold = true;
+    peer.send(payload.subarray(0, 1));
+    until(() => ch.stream?.queued === 1, 'the first byte queued');
+    ch.reading = false;
+    pass(); // the recv is cancelled
+    let off = 1;
+    const push = (): void => {
+      for (let r = 1; r > 0 && off < payload.length; off += Math.max(r, 0)) r = peer.sendRaw(payload.subarray(off, off + 65536), 0);
+    };
+    for (let i = 0; i < 20; i++) {
+      push();
+      pass();
+      assert.equal(ch.stream?.queued, 1, `pass ${i}: nothing read ahead while readable() is false`);
+    }
+    assert.ok(off < payload.length, 'the peer was held back by the kernel');
+    ch.reading = true;
+    ch.hold = false;
+    until(() => {
+      push();
+      return ch.gotLen === payload.length;
+    }, 'all 10 MiB', 5000);
+    assert.ok(ch.got.equals(payload));
+  });
+
+  it('back-pressure: eager reads of a channel that does not read stop near the high-water mark', {
+    todo: 'bug: one io_uring_enter lets the multishot recv fill up to 256 buffers (~1.6 MiB seen) before the cancel at RECV_HIGH_WATER',
+  }, () => {
+    const payload = randomBytes(4 << 20);
+    const [a, peer] = connected(IPV4);
+    const ch = new Chan(a);
+    ch.hold = true; // readable, but handleRead takes nothing
+    let off = 0;
+    for (let i = 0; i < 20; i++) {
+      for (let r = 1; r > 0 && off < payload.length; off += Math.max(r, 0)) r = peer.sendRaw(payload.subarray(off, off + 65536), 0);
+      pass();
+      const q = ch.stream?.queued ?? 0;
+      assert.ok(q <= RECV_HIGH_WATER + RECV_BUFFER_SIZE, `pass ${i}: ${q} bytes queued (bound ${RECV_HIGH_WATER + RECV_BUFFER_SIZE})`);
+    }
+    assert.ok((ch.stream?.queued ?? 0) >= RECV_HIGH_WATER / 2, 'it did read ahead');
+  });
+
+  it('send() cap: at most SEND_CAP per call, then 0; handleWrite waits for room (no busy loop)', () => {
+    const payload = randomBytes(1 << 20);
+    const [a, peer] = connected(IPV4, true);
+    const ch = new Chan(a);
+    ch.reading = false;
+    pass();
+    let sent = ch.send(payload);
+    assert.ok(sent > 0 && sent <= SEND_CAP, `first send() took ${sent}`);
+    let zero = false;
+    for (let i = 0; i < 50 && !zero; i++) {
+      const n = ch.send(payload.subarray(sent));
+      sent += n;
+      zero = n === 0;
+      if (!zero) pass();
+    }
+    assert.ok(zero, 'send() returns 0 once the stream is full and the peer does not read');
+    ch.out = payload.subarray(sent);
+    for (let i = 0; i < 20; i++) pass();
+    assert.ok(ch.writes <= 2, `handleWrite ran ${ch.writes} times in 20 passes with no room`);
+    const got: Buffer[] = [];
+    until(() => {
+      drain(peer, got);
+      return ch.out.length === 0 && Buffer.concat(got).length === payload.length;
+    }, 'the whole MiB at the peer', 3000);
+    assert.ok(Buffer.concat(got).equals(payload));
+    assert.ok(ch.writes > 2);
+  });
+
+  for (const side of ['reading', 'writing'] as const) {
+    it(`a reset from the peer reaches a ${side} channel as handleClose once, no handleError`, () => {
+      const [a, peer] = connected(IPV4);
+      const ch = new Chan(a);
+      if (side === 'writing') {
+        ch.reading = false;
+        ch.out = randomBytes(4 << 20);
+      }
+      pass();
+      assert.ok(ch.stream !== null);
+      peer.setsockopt(SOL_SOCKET, SO_LINGER, LINGER_RST);
+      peer.close();
+      until(() => ch.closes > 0, 'handleClose after RST');
+      pass();
+      assert.deepEqual([ch.closes, ch.errors], [1, []]);
+    });
+  }
+
+  it('a channel overriding handleExpt stays on readiness polls and gets MSG_OOB data there', () => {
+    const oob: string[] = [];
+    class Oob extends Chan {
+      override handleExpt(): void {
+        oob.push(this.sock.recv(1, MSG_OOB).toString());
+      }
+    }
+    const [a, peer] = connected(IPV4);
+    const ch = new Oob(a);
+    peer.send(Buffer.from('a'));
+    peer.send(Buffer.from('!'), MSG_OOB);
+    until(() => oob.length === 1 && ch.gotLen === 1, 'the urgent byte and the data');
+    assert.deepEqual([oob, ch.got.toString(), ch.sock._stream], [['!'], 'a', null]);
+  });
+
+  it('a connecting client switches to the data path once connected (handleConnect once)', () => {
+    for (const fam of FAMILIES.filter((f) => f.skip === false)) {
+      const server = new FamilyServer(fam, map, Chan);
+      const c = new Chan();
+      c.createSocket(fam.family);
+      c.connect(server.address);
+      c.out = Buffer.from('after connect');
+      assert.equal(c.stream, null, 'not while connecting');
+      until(() => server.accepted.length === 1, 'accepted');
+      const s = server.accepted[0] as Chan;
+      s.echo = true;
+      until(() => c.gotLen === 13, `${fam.name} echo`);
+      assert.equal(c.got.toString(), 'after connect');
+      assert.equal(c.connects, 1);
+      assert.ok(c.stream !== null && s.stream !== null, 'both ends on the data path');
+      assert.equal((server.socket as Socket)._stream, null, 'the listener polls');
+      server.close();
+      c.close();
+      s.close();
+    }
+  });
+
+  it('setblocking(true) after data was queued: recv() serves the queue first, then the kernel', () => {
+    const [a, peer] = connected(IPV4);
+    const ch = new Chan(a);
+    ch.hold = true;
+    peer.send(Buffer.from('first'));
+    until(() => ch.stream?.queued === 5, 'queued by the ring');
+    ch.sock.setblocking(true);
+    peer.send(Buffer.from('second'));
+    ch.sock.settimeout(2); // a bug must fail, not hang
+    assert.equal(ch.sock.recv(100).toString(), 'first');
+    assert.equal(ch.sock.recv(100).toString(), 'second');
+    ch.sock.sendall(Buffer.from('third'));
+    const got: Buffer[] = [];
+    for (let i = 0; i < 100 && Buffer.concat(got).length < 5; i++) drain(peer, got);
+    assert.equal(Buffer.concat(got).toString(), 'third');
+  });
+
+  it('switching pollers on one map: data the ring queued is delivered by poll and select, and later data too', () => {
+    const [a, peer] = connected(IPV4);
+    const ch = new Chan(a);
+    ch.hold = true;
+    peer.send(Buffer.from('abc'));
+    until(() => ch.stream?.queued === 3, 'queued by the ring');
+    ch.hold = false;
+    until(() => ch.gotLen === 3, 'the leftover through poll', 50, 'poll');
+    peer.send(Buffer.from('def'));
+    until(() => ch.gotLen === 6, 'later data through select', 50, 'select');
+    peer.send(Buffer.from('ghi'));
+    until(() => ch.gotLen === 9, 'back on uring', 50, U);
+    assert.equal(ch.got.toString(), 'abcdefghi');
+    assert.ok(ch.stream !== null);
+    ch.hold = true;
+    peer.send(Buffer.from('jkl'));
+    until(() => ch.stream?.queued === 3, 'queued again');
+    ch.hold = false;
+    until(() => ch.gotLen === 12, 'the leftover through epoll', 50, 'epoll');
+    assert.equal(ch.got.toString(), 'abcdefghijkl');
+  });
+
+  it('ASYNCORE_URING_DATA=0: dataPath is false and the echo still works through readiness polls', () => {
+    const saved = process.env.ASYNCORE_URING_DATA;
+    process.env.ASYNCORE_URING_DATA = '0';
+    try {
+      const p = createPoller('uring');
+      try {
+        assert.ok(p instanceof UringPoller);
+        assert.equal(p.dataPath, false);
+      } finally {
+        p.close();
+      }
+      const [a, b] = connected(IPV4);
+      const s = new Chan(a);
+      s.echo = true;
+      const payload = randomBytes(256 * 1024);
+      const got: Buffer[] = [];
+      let off = 0;
+      until(() => {
+        if (off < payload.length) off += Math.max(0, b.sendRaw(payload.subarray(off), 0));
+        drain(b, got);
+        assert.equal(s.sock._stream, null, 'no stream with the data path off');
+        return Buffer.concat(got).length === payload.length;
+      }, 'the echo', 3000);
+      assert.ok(Buffer.concat(got).equals(payload));
+    } finally {
+      if (saved === undefined) delete process.env.ASYNCORE_URING_DATA;
+      else process.env.ASYNCORE_URING_DATA = saved;
+    }
+  });
+
+  it('detach() (a TLS wrap on the same fd) warns ASYNCORE_URING_DISCARDED only when received bytes were queued', async () => {
+    for (const early of ['', 'early']) {
+      const [k, kPeer] = socketpair();
+      res.sockets.push(kPeer);
+      new Chan(k); // another channel: the ring stays open
+      const [a, peer] = connected(IPV4);
+      const ch = new Chan(a);
+      ch.hold = true;
+      if (early !== '') peer.send(Buffer.from(early));
+      until(() => ch.stream !== null && ch.stream.queued === early.length, 'served');
+      const fd = ch.sock.detach();
+      ch.socket = new Socket(AF_INET, SOCK_STREAM, 0, fd); // as startTls() rewraps the descriptor
+      ch.hold = false;
+      peer.send(Buffer.from('after'));
+      until(() => ch.gotLen === 5, 'data after the wrap');
+      assert.equal(ch.got.toString(), 'after', 'the queued bytes were discarded, not served');
+      await tick();
+      const w = warnings.filter((x) => x.code === 'ASYNCORE_URING_DISCARDED');
+      assert.equal(w.length, early === '' ? 0 : 1, `warnings with ${JSON.stringify(early)} queued`);
+      if (early !== '') assert.match(w[0]!.message, /^5 bytes received/);
+      warnings.length = 0;
+      closeAll(map, true);
+    }
+  });
+
+  it('detach() after the ring closed (data left over for another poller) still warns ASYNCORE_URING_DISCARDED', {
+    todo: 'bug: UringStream.quiesce(true) on a closed host (leftover) unbinds and drops the queued bytes without the warning',
+  }, async () => {
+    const [a, peer] = connected(IPV4);
+    const ch = new Chan(a);
+    ch.hold = true;
+    peer.send(Buffer.from('early'));
+    until(() => ch.stream?.queued === 5, 'queued by the ring');
+    pass('poll'); // the ring closes; the bytes stay with the socket
+    assert.equal(ch.stream?.queued, 5, 'left over');
+    ch.delChannel();
+    closeFd(ch.sock.detach());
+    await tick();
+    const w = warnings.filter((x) => x.code === 'ASYNCORE_URING_DISCARDED');
+    assert.equal(w.length, 1, 'the 5 left-over bytes were discarded: one warning');
+  });
+});
