@@ -9,12 +9,12 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { setImmediate as tick } from 'node:timers/promises';
 import {
-  checkLeaks, tempDir, hasIPv6, addressFamilies, usePrivateMap, map, FamilyServer, LINGER_RST, runUntil, isOpen,
+  checkLeaks, tempDir, hasIPv6, addressFamilies, usePrivateMap, map, FamilyServer, LINGER_RST, runUntil, isOpen, waitFd,
   type Family,
 } from '../helpers.js';
 import {
   Dispatcher, Socket, socketpair, loop, closeAll, closeFd, errno, type PollerName, AF_INET, SOCK_STREAM,
-  SOL_SOCKET, SO_LINGER, SO_SNDBUF, SO_RCVBUF, SHUT_WR, MSG_OOB,
+  SOL_SOCKET, SO_LINGER, SO_SNDBUF, SO_RCVBUF, SHUT_WR, MSG_OOB, MSG_PEEK, POLLIN,
 } from '../../src/index.js';
 import { createPoller } from '../../src/pollers/create.js';
 import { openUring } from '../../src/pollers/uring-open.js';
@@ -49,12 +49,10 @@ const onWarning = (w: Error): void => {
   const code = (w as { code?: string }).code ?? '';
   if (code.startsWith('ASYNCORE_URING')) warnings.push({ code, message: w.message });
 };
-beforeEach(() => {
-  warnings.length = 0;
-  process.on('warning', onWarning);
-});
+beforeEach(() => void process.on('warning', onWarning));
 afterEach(() => {
   process.off('warning', onWarning);
+  warnings.length = 0;
   clearFaults();
 });
 
@@ -74,22 +72,14 @@ class Chan extends Dispatcher {
   constructor(sock: Socket | null = null) {
     super(sock, map);
   }
-  get got(): Buffer {
-    return Buffer.concat(this.chunks);
-  }
-  get sock(): Socket {
-    return this.socket as Socket;
-  }
+  get got(): Buffer { return Buffer.concat(this.chunks); }
+  get sock(): Socket { return this.socket as Socket; }
   get stream(): UringStream | null {
     const s = this.sock._stream;
     return s instanceof UringStream ? s : null;
   }
-  override readable(): boolean {
-    return this.reading;
-  }
-  override writable(): boolean {
-    return !this.connected || this.out.length > 0;
-  }
+  override readable(): boolean { return this.reading; }
+  override writable(): boolean { return !this.connected || this.out.length > 0; }
   override handleRead(): void {
     if (this.hold) return;
     const d = this.recv(65536);
@@ -101,17 +91,9 @@ class Chan extends Dispatcher {
     this.writes++;
     if (this.out.length > 0) this.out = this.out.subarray(this.send(this.out));
   }
-  override handleConnect(): void {
-    this.connects++;
-  }
-  override handleClose(): void {
-    this.closes++;
-    this.close();
-  }
-  override handleError(err: unknown): void {
-    this.errors.push(err);
-    this.close();
-  }
+  override handleConnect(): void { this.connects++; }
+  override handleClose(): void { this.closes++; this.close(); }
+  override handleError(err: unknown): void { this.errors.push(err); this.close(); }
 }
 
 /** A connected pair on `fam`: [the channel's end, the raw peer (non-blocking, closed after the test)]. */
@@ -138,6 +120,20 @@ function connected(fam: Family, smallBuffers = false): [Socket, Socket] {
   }
 }
 
+/** A channel on a fresh connection of `fam` (IPv4 by default), and its raw peer. */
+function serve(fam = IPV4, smallBuffers = false): [Chan, Socket] {
+  const [a, peer] = connected(fam, smallBuffers);
+  return [new Chan(a), peer];
+}
+
+/** A sender of `payload` from `off` on `peer`: what the kernel takes now, per call. */
+function pusher(peer: Socket, payload: Buffer, off = 0): () => number {
+  return () => {
+    for (let r = 1; r > 0 && off < payload.length; off += Math.max(r, 0)) r = peer.sendRaw(payload.subarray(off, off + 65536), 0);
+    return off;
+  };
+}
+
 /** Everything the non-blocking `peer` has to read now: the bytes, and whether EOF came. */
 function drain(peer: Socket, into: Buffer[]): boolean {
   for (;;) {
@@ -146,6 +142,13 @@ function drain(peer: Socket, into: Buffer[]): boolean {
     if (r.length === 0) return true;
     into.push(r);
   }
+}
+
+/** Another channel in the map: the ring stays open when a test's channel leaves. */
+function keeper(): void {
+  const [k, kPeer] = socketpair();
+  res.sockets.push(kPeer);
+  new Chan(k);
 }
 
 /** Fill `ch`'s stream: send() until it takes nothing, the peer not reading. Returns the bytes accepted. */
@@ -182,6 +185,34 @@ describe('uring data path', { skip: SKIP }, () => {
     });
   }
 
+  it('recv(), recvInto() and MSG_PEEK serve the queue across provided buffers, byte-exact', () => {
+    const payload = randomBytes(40 * 1024); // three 16 KiB provided buffers at least
+    const [ch, peer] = serve();
+    ch.hold = true;
+    peer.send(payload);
+    until(() => ch.stream?.queued === payload.length, 'all queued by the ring');
+    const s = ch.sock;
+    assert.ok(s.recv(10, MSG_PEEK).equals(payload.subarray(0, 10)), 'peek');
+    assert.equal(ch.stream?.queued, payload.length, 'a peek consumes nothing');
+    const buf = Buffer.alloc(20000);
+    assert.equal(s.recvInto(buf), 20000);
+    const parts = [buf, s.recv(7), s.recv(1 << 20)];
+    assert.ok(Buffer.concat(parts).equals(payload), 'in order, nothing lost or repeated');
+    assert.equal(ch.stream?.queued, 0);
+    assert.equal(s.recvRaw(100, 0), -errno.EAGAIN!, 'EAGAIN while the recv is armed and nothing is queued');
+  });
+
+  it('bytes the peer sent before resetting are read before handleClose, even while sends fail', () => {
+    const [ch, peer] = serve();
+    ch.out = randomBytes(4 << 20); // the peer never reads: its reset makes the sends fail
+    for (let i = 0; i < 5; i++) pass();
+    peer.send(Buffer.from('last words'));
+    peer.setsockopt(SOL_SOCKET, SO_LINGER, LINGER_RST);
+    peer.close();
+    until(() => ch.closes > 0, 'handleClose after the reset');
+    assert.deepEqual([ch.got.toString(), ch.closes, ch.errors], ['last words', 1, []]);
+  });
+
   it('the fault seam: a recv fault (ECONNRESET) and a send fault (EPIPE) each run handleClose once', () => {
     for (const [call, code] of [['recv', errno.ECONNRESET!], ['send', errno.EPIPE!]] as const) {
       const [a, b] = socketpair();
@@ -204,11 +235,8 @@ describe('uring data path', { skip: SKIP }, () => {
   });
 
   it('close() with sends queued lingers: the peer reads every accepted byte, then EOF; the fd closes after', () => {
-    const [k, kPeer] = socketpair();
-    res.sockets.push(kPeer);
-    new Chan(k); // keeps the map (and the ring) alive
-    const [a, peer] = connected(IPV4, true);
-    const ch = new Chan(a);
+    keeper();
+    const [ch, peer] = serve(IPV4, true);
     pass();
     const payload = randomBytes(200 * 1024);
     const sent = fill(ch, payload);
@@ -221,9 +249,18 @@ describe('uring data path', { skip: SKIP }, () => {
     assert.ok(!isOpen(fd), 'closed once the queue was out');
   });
 
+  it('close() with nothing queued cancels the recv first: the peer sees EOF at once, with no pass', () => {
+    keeper();
+    const [ch, peer] = serve();
+    pass();
+    assert.ok(ch.stream !== null && ch.stream.recvLive > 0, 'a multishot recv is armed');
+    ch.close();
+    assert.ok((waitFd(peer.fileno(), POLLIN, 1000) & POLLIN) !== 0, 'the FIN arrived');
+    assert.ok(drain(peer, []), 'EOF');
+  });
+
   it('close() with sends queued as the map empties: ASYNCORE_URING_UNSENT names the bytes the peer never gets', async () => {
-    const [a, peer] = connected(IPV4, true);
-    const ch = new Chan(a);
+    const [ch, peer] = serve(IPV4, true);
     pass();
     const payload = randomBytes(200 * 1024);
     const sent = fill(ch, payload);
@@ -231,7 +268,7 @@ describe('uring data path', { skip: SKIP }, () => {
     ch.close(); // the map empties: the ring closes with the sends still queued
     assert.ok(!isOpen(fd), 'the ring closed the lingering descriptor');
     const got: Buffer[] = [];
-    for (let i = 0; i < 200 && !drain(peer, got); i++) loop({ map, timeout: 0.005, count: 1 });
+    for (let i = 0; i < 200 && !drain(peer, got); i++) waitFd(peer.fileno(), POLLIN, 10);
     await tick();
     const w = warnings.filter((x) => x.code === 'ASYNCORE_URING_UNSENT');
     assert.equal(w.length, 1, 'one warning');
@@ -242,8 +279,7 @@ describe('uring data path', { skip: SKIP }, () => {
   });
 
   it('shutdown(SHUT_WR) with sends queued waits for them: all bytes, then EOF; the channel still receives', () => {
-    const [a, peer] = connected(IPV4, true);
-    const ch = new Chan(a);
+    const [ch, peer] = serve(IPV4, true);
     pass();
     const payload = randomBytes(200 * 1024);
     const sent = fill(ch, payload);
@@ -261,29 +297,22 @@ describe('uring data path', { skip: SKIP }, () => {
 
   it('back-pressure: readable() false reads nothing ahead while the peer pushes 10 MiB; then all arrive byte-exact', () => {
     const payload = randomBytes(10 << 20);
-    const [a, peer] = connected(IPV4);
-    const ch = new Chan(a);
+    const [ch, peer] = serve();
     ch.hold = true;
     peer.send(payload.subarray(0, 1));
     until(() => ch.stream?.queued === 1, 'the first byte queued');
     ch.reading = false;
     pass(); // the recv is cancelled
-    let off = 1;
-    const push = (): void => {
-      for (let r = 1; r > 0 && off < payload.length; off += Math.max(r, 0)) r = peer.sendRaw(payload.subarray(off, off + 65536), 0);
-    };
+    const push = pusher(peer, payload, 1);
     for (let i = 0; i < 20; i++) {
       push();
       pass();
       assert.equal(ch.stream?.queued, 1, `pass ${i}: nothing read ahead while readable() is false`);
     }
-    assert.ok(off < payload.length, 'the peer was held back by the kernel');
+    assert.ok(push() < payload.length, 'the peer was held back by the kernel');
     ch.reading = true;
     ch.hold = false;
-    until(() => {
-      push();
-      return ch.gotLen === payload.length;
-    }, 'all 10 MiB', 5000);
+    until(() => push() === payload.length && ch.gotLen === payload.length, 'all 10 MiB', 5000);
     assert.ok(ch.got.equals(payload));
   });
 
@@ -291,12 +320,11 @@ describe('uring data path', { skip: SKIP }, () => {
     todo: 'bug: one io_uring_enter lets the multishot recv fill up to 256 buffers (~1.6 MiB seen) before the cancel at RECV_HIGH_WATER',
   }, () => {
     const payload = randomBytes(4 << 20);
-    const [a, peer] = connected(IPV4);
-    const ch = new Chan(a);
+    const [ch, peer] = serve();
     ch.hold = true; // readable, but handleRead takes nothing
-    let off = 0;
+    const push = pusher(peer, payload);
     for (let i = 0; i < 20; i++) {
-      for (let r = 1; r > 0 && off < payload.length; off += Math.max(r, 0)) r = peer.sendRaw(payload.subarray(off, off + 65536), 0);
+      push();
       pass();
       const q = ch.stream?.queued ?? 0;
       assert.ok(q <= RECV_HIGH_WATER + RECV_BUFFER_SIZE, `pass ${i}: ${q} bytes queued (bound ${RECV_HIGH_WATER + RECV_BUFFER_SIZE})`);
@@ -306,8 +334,7 @@ describe('uring data path', { skip: SKIP }, () => {
 
   it('send() cap: at most SEND_CAP per call, then 0; handleWrite waits for room (no busy loop)', () => {
     const payload = randomBytes(1 << 20);
-    const [a, peer] = connected(IPV4, true);
-    const ch = new Chan(a);
+    const [ch, peer] = serve(IPV4, true);
     ch.reading = false;
     pass();
     let sent = ch.send(payload);
@@ -334,8 +361,7 @@ describe('uring data path', { skip: SKIP }, () => {
 
   for (const side of ['reading', 'writing'] as const) {
     it(`a reset from the peer reaches a ${side} channel as handleClose once, no handleError`, () => {
-      const [a, peer] = connected(IPV4);
-      const ch = new Chan(a);
+      const [ch, peer] = serve();
       if (side === 'writing') {
         ch.reading = false;
         ch.out = randomBytes(4 << 20);
@@ -388,8 +414,7 @@ describe('uring data path', { skip: SKIP }, () => {
   });
 
   it('setblocking(true) after data was queued: recv() serves the queue first, then the kernel', () => {
-    const [a, peer] = connected(IPV4);
-    const ch = new Chan(a);
+    const [ch, peer] = serve();
     ch.hold = true;
     peer.send(Buffer.from('first'));
     until(() => ch.stream?.queued === 5, 'queued by the ring');
@@ -400,13 +425,13 @@ describe('uring data path', { skip: SKIP }, () => {
     assert.equal(ch.sock.recv(100).toString(), 'second');
     ch.sock.sendall(Buffer.from('third'));
     const got: Buffer[] = [];
-    for (let i = 0; i < 100 && Buffer.concat(got).length < 5; i++) drain(peer, got);
+    waitFd(peer.fileno(), POLLIN, 1000);
+    drain(peer, got);
     assert.equal(Buffer.concat(got).toString(), 'third');
   });
 
   it('switching pollers on one map: data the ring queued is delivered by poll and select, and later data too', () => {
-    const [a, peer] = connected(IPV4);
-    const ch = new Chan(a);
+    const [ch, peer] = serve();
     ch.hold = true;
     peer.send(Buffer.from('abc'));
     until(() => ch.stream?.queued === 3, 'queued by the ring');
@@ -431,20 +456,16 @@ describe('uring data path', { skip: SKIP }, () => {
     process.env.ASYNCORE_URING_DATA = '0';
     try {
       const p = createPoller('uring');
-      try {
-        assert.ok(p instanceof UringPoller);
-        assert.equal(p.dataPath, false);
-      } finally {
-        p.close();
-      }
-      const [a, b] = connected(IPV4);
-      const s = new Chan(a);
+      const dataPath = p instanceof UringPoller ? p.dataPath : 'not a UringPoller';
+      p.close();
+      assert.equal(dataPath, false);
+      const [s, b] = serve();
       s.echo = true;
       const payload = randomBytes(256 * 1024);
       const got: Buffer[] = [];
-      let off = 0;
+      const push = pusher(b, payload);
       until(() => {
-        if (off < payload.length) off += Math.max(0, b.sendRaw(payload.subarray(off), 0));
+        push();
         drain(b, got);
         assert.equal(s.sock._stream, null, 'no stream with the data path off');
         return Buffer.concat(got).length === payload.length;
@@ -458,11 +479,8 @@ describe('uring data path', { skip: SKIP }, () => {
 
   it('detach() (a TLS wrap on the same fd) warns ASYNCORE_URING_DISCARDED only when received bytes were queued', async () => {
     for (const early of ['', 'early']) {
-      const [k, kPeer] = socketpair();
-      res.sockets.push(kPeer);
-      new Chan(k); // another channel: the ring stays open
-      const [a, peer] = connected(IPV4);
-      const ch = new Chan(a);
+      keeper();
+      const [ch, peer] = serve();
       ch.hold = true;
       if (early !== '') peer.send(Buffer.from(early));
       until(() => ch.stream !== null && ch.stream.queued === early.length, 'served');
@@ -484,8 +502,7 @@ describe('uring data path', { skip: SKIP }, () => {
   it('detach() after the ring closed (data left over for another poller) still warns ASYNCORE_URING_DISCARDED', {
     todo: 'bug: UringStream.quiesce(true) on a closed host (leftover) unbinds and drops the queued bytes without the warning',
   }, async () => {
-    const [a, peer] = connected(IPV4);
-    const ch = new Chan(a);
+    const [ch, peer] = serve();
     ch.hold = true;
     peer.send(Buffer.from('early'));
     until(() => ch.stream?.queued === 5, 'queued by the ring');
