@@ -428,6 +428,28 @@ describe('uring data path', { skip: SKIP }, () => {
     waitFd(peer.fileno(), POLLIN, 1000);
     drain(peer, got);
     assert.equal(Buffer.concat(got).toString(), 'third');
+    ch.sock.setblocking(false); // back on the data path
+    ch.hold = false;
+    peer.send(Buffer.from('fourth'));
+    until(() => ch.gotLen === 6, 'data once non-blocking again');
+    assert.ok(ch.got.toString() === 'fourth' && ch.stream !== null);
+  });
+
+  it('a channel leaving the map stops reading ahead; back in the map, the same stream reads again', () => {
+    keeper();
+    const [ch, peer] = serve();
+    pass();
+    const st = ch.stream;
+    assert.ok(st !== null && st.recvLive > 0);
+    ch.delChannel();
+    peer.send(Buffer.from('late'));
+    for (let i = 0; i < 3; i++) pass();
+    assert.equal(st.queued, 0, 'nothing read ahead for a channel out of the map');
+    assert.ok((waitFd(ch.sock.fileno(), POLLIN, 0) & POLLIN) !== 0, 'the bytes wait in the kernel');
+    ch.setSocket(ch.sock, map);
+    until(() => ch.gotLen === 4, 'read once back in the map');
+    assert.equal(ch.got.toString(), 'late');
+    assert.equal(ch.stream, st, 'the same stream');
   });
 
   it('switching pollers on one map: data the ring queued is delivered by poll and select, and later data too', () => {
