@@ -10,16 +10,16 @@ import { randomBytes } from 'node:crypto';
 import { setImmediate as tick } from 'node:timers/promises';
 import {
   checkLeaks, tempDir, hasIPv6, addressFamilies, usePrivateMap, map, FamilyServer, LINGER_RST, runUntil, isOpen, waitFd,
-  type Family,
 } from '../helpers.js';
+import { Chan, IPV4, pass, connected, serve, pusher, drain, keeper, fill } from '../fixtures/uring-data.js';
 import {
-  Dispatcher, Socket, socketpair, loop, closeAll, closeFd, errno, type PollerName, AF_INET, SOCK_STREAM,
-  SOL_SOCKET, SO_LINGER, SO_SNDBUF, SO_RCVBUF, SHUT_WR, MSG_OOB, MSG_PEEK, POLLIN,
+  Socket, socketpair, loop, closeAll, closeFd, errno, type PollerName, AF_INET, SOCK_STREAM,
+  SOL_SOCKET, SO_LINGER, SHUT_WR, MSG_OOB, MSG_PEEK, POLLIN,
 } from '../../src/index.js';
 import { createPoller } from '../../src/pollers/create.js';
 import { openUring } from '../../src/pollers/uring-open.js';
 import { UringPoller } from '../../src/pollers/uring.js';
-import { UringStream, RECV_HIGH_WATER, SEND_CAP } from '../../src/pollers/uring-stream.js';
+import { RECV_HIGH_WATER, SEND_CAP } from '../../src/pollers/uring-stream.js';
 import { RECV_BUFFER_SIZE } from '../../src/pollers/uring-buffers.js';
 import { injectFault, clearFaults, pendingFaults } from '../../src/sys/faults.js';
 
@@ -39,10 +39,8 @@ const v6 = await hasIPv6();
 const tmp = tempDir();
 after(() => tmp.cleanup());
 const FAMILIES = addressFamilies(v6, tmp.dir, 'd');
-const IPV4 = FAMILIES[0]!;
 const U = 'uring' as const;
 const until = (pred: () => boolean, what: string, passes = 300, poller: PollerName = U): number => runUntil(pred, poller, what, passes);
-const pass = (poller: PollerName = U): void => loop({ map, timeout: 0.01, count: 1, poller });
 
 const warnings: { code: string; message: string }[] = [];
 const onWarning = (w: Error): void => {
@@ -56,120 +54,11 @@ afterEach(() => {
   clearFaults();
 });
 
-/** A channel that records what happens to it; it never overrides handleExpt (data-path eligible). */
-class Chan extends Dispatcher {
-  chunks: Buffer[] = [];
-  gotLen = 0;
-  out: Buffer = Buffer.alloc(0);
-  reading = true;
-  /** handleRead runs but takes nothing (data stays queued). */
-  hold = false;
-  echo = false;
-  closes = 0;
-  writes = 0;
-  connects = 0;
-  errors: unknown[] = [];
-  constructor(sock: Socket | null = null) {
-    super(sock, map);
-  }
-  get got(): Buffer { return Buffer.concat(this.chunks); }
-  get sock(): Socket { return this.socket as Socket; }
-  get stream(): UringStream | null {
-    const s = this.sock._stream;
-    return s instanceof UringStream ? s : null;
-  }
-  override readable(): boolean { return this.reading; }
-  override writable(): boolean { return !this.connected || this.out.length > 0; }
-  override handleRead(): void {
-    if (this.hold) return;
-    const d = this.recv(65536);
-    this.chunks.push(d);
-    this.gotLen += d.length;
-    if (this.echo && d.length > 0) this.out = Buffer.concat([this.out, d]);
-  }
-  override handleWrite(): void {
-    this.writes++;
-    if (this.out.length > 0) this.out = this.out.subarray(this.send(this.out));
-  }
-  override handleConnect(): void { this.connects++; }
-  override handleClose(): void { this.closes++; this.close(); }
-  override handleError(err: unknown): void { this.errors.push(err); this.close(); }
-}
-
-/** A connected pair on `fam`: [the channel's end, the raw peer (non-blocking, closed after the test)]. */
-function connected(fam: Family, smallBuffers = false): [Socket, Socket] {
-  const l = new Socket(fam.family);
-  const c = new Socket(fam.family);
-  try {
-    if (smallBuffers) {
-      // Little kernel buffering: sends pile up in the stream while the peer does not read.
-      for (const s of [l, c]) for (const o of [SO_SNDBUF, SO_RCVBUF]) s.setsockopt(SOL_SOCKET, o, 4096);
-    }
-    l.bind(fam.addr());
-    l.listen(1);
-    c.connect(l.getsockname());
-    const [a] = l.accept();
-    c.setblocking(false);
-    res.sockets.push(c);
-    return [a, c];
-  } catch (e) {
-    c.close();
-    throw e;
-  } finally {
-    l.close();
-  }
-}
-
-/** A channel on a fresh connection of `fam` (IPv4 by default), and its raw peer. */
-function serve(fam = IPV4, smallBuffers = false): [Chan, Socket] {
-  const [a, peer] = connected(fam, smallBuffers);
-  return [new Chan(a), peer];
-}
-
-/** A sender of `payload` from `off` on `peer`: what the kernel takes now, per call. */
-function pusher(peer: Socket, payload: Buffer, off = 0): () => number {
-  return () => {
-    for (let r = 1; r > 0 && off < payload.length; off += Math.max(r, 0)) r = peer.sendRaw(payload.subarray(off, off + 65536), 0);
-    return off;
-  };
-}
-
-/** Everything the non-blocking `peer` has to read now: the bytes, and whether EOF came. */
-function drain(peer: Socket, into: Buffer[]): boolean {
-  for (;;) {
-    const r = peer.recvRaw(1 << 20, 0);
-    if (typeof r === 'number') return false;
-    if (r.length === 0) return true;
-    into.push(r);
-  }
-}
-
-/** Another channel in the map: the ring stays open when a test's channel leaves. */
-function keeper(): void {
-  const [k, kPeer] = socketpair();
-  res.sockets.push(kPeer);
-  new Chan(k);
-}
-
-/** Fill `ch`'s stream: send() until it takes nothing, the peer not reading. Returns the bytes accepted. */
-function fill(ch: Chan, payload: Buffer): number {
-  let sent = 0;
-  for (let i = 0; i < 50 && sent < payload.length; i++) {
-    const n = ch.send(payload.subarray(sent));
-    assert.ok(n <= SEND_CAP, `send() accepts at most SEND_CAP (${n})`);
-    sent += n;
-    if (n === 0) pass();
-  }
-  assert.ok(ch.stream !== null && ch.stream.unsent > 0, 'sends are queued in the stream');
-  return sent;
-}
-
 describe('uring data path', { skip: SKIP }, () => {
   for (const fam of FAMILIES) {
     it(`${fam.name}: 1 MiB of random bytes echoed byte-exact, both ends on the data path`, { skip: fam.skip }, () => {
       const payload = randomBytes(1 << 20);
       const [a, b] = connected(fam);
-      res.sockets.pop(); // b becomes a channel too
       const server = new Chan(a);
       server.echo = true;
       const client = new Chan(b);
