@@ -6,13 +6,13 @@ import { C } from '../sys/constants.js';
 import { EBADF, EEXIST, ENOENT, EPERM } from '../sys/errno.js';
 import * as libc from '../sys/libc.js';
 import { socketError } from '../errors.js';
-import { type Poller, grow } from './types.js';
+import { type StandingPoller, grow } from './types.js';
 
 const EV_SIZE = C.EPOLL_EVENT_SIZE;
 const DATA_OFF = EV_SIZE - 8; // epoll_data_t sits at 4 (packed, x86-64) or 8 (arm64)
 const MAX_EVENTS = 4096;
 
-export class EpollPoller implements Poller {
+export class EpollPoller implements StandingPoller {
   readonly name = 'epoll' as const;
   readyFds = new Int32Array(64);
   readyEvents = new Int32Array(64);
@@ -170,6 +170,11 @@ export class EpollPoller implements Poller {
   /** Treat every registration as declared this pass, so the next poll() sweeps nothing. */
   keepDeclared(): void {
     this.declared = this.nregistered;
+  }
+
+  /** `fd`'s channel lost its interest in an incremental pass. */
+  lose(fd: number): void {
+    this.unregister(fd);
   }
 
   /** True when the kernel's set holds `fd` for `owner` (so it needs no register() to stay). */

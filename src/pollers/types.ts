@@ -37,6 +37,24 @@ export interface Poller {
   close(): void;
 }
 
+/**
+ * A poller whose registrations persist between passes (epoll, uring): after a full pass the
+ * Driver may declare only the channels whose answers can have changed; the rest stand.
+ */
+export interface StandingPoller extends Poller {
+  /** `owner`'s registration on `fd` persists: it needs no register() to stay. */
+  holds(fd: number, owner: object): boolean;
+  /** The pass just declared was incremental: every earlier registration stands. */
+  keepDeclared(): void;
+  /** `fd`'s channel declared no interest in an incremental pass: stop watching it. */
+  lose(fd: number): void;
+}
+
+/** `p` as a StandingPoller, or null when its registrations last one pass only. */
+export function standingPoller(p: Poller): StandingPoller | null {
+  return typeof (p as Partial<StandingPoller>).keepDeclared === 'function' ? p as StandingPoller : null;
+}
+
 /** Grow a typed array to hold at least `n` entries, keeping its contents. */
 export function grow(a: Int32Array<ArrayBuffer>, n: number): Int32Array<ArrayBuffer> {
   if (a.length >= n) return a;

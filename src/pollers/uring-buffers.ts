@@ -50,8 +50,7 @@ export class ProvidedBuffers {
 
   /** A copy of the first `len` bytes of buffer `bid` (the buffer itself goes back to the ring). */
   copy(bid: number, len: number): Buffer {
-    const off = bid * RECV_BUFFER_SIZE;
-    return Buffer.from(this.data.bytes.subarray(off, off + len));
+    return Buffer.copyBytesFrom(this.data.bytes, bid * RECV_BUFFER_SIZE, len);
   }
 
   /** Give buffer `bid` back to the kernel (visible after publish()). */

@@ -42,6 +42,12 @@ export class DataPath implements StreamHost {
    */
   foreignFds: number[] = [];
   foreignEvents: number[] = [];
+  /**
+   * Streams whose multishot recv ended (the high-water mark, no buffers, readable() went false)
+   * while their channel may still read: armed again once they can be, even in an incremental
+   * pass, where the Driver does not call register() for them.
+   */
+  private starved: UringStream[] = [];
   private nextId = 1;
   private readonly sq: Sq;
   private readonly bufs: ProvidedBuffers;
@@ -121,7 +127,18 @@ export class DataPath implements StreamHost {
     return true;
   }
 
-  private list(st: UringStream, pass: number): void {
+  /** `fd`'s channel declared no interest in an incremental pass: stop reading ahead for it. */
+  lose(fd: number): boolean {
+    const st = this.streams[fd];
+    if (st === undefined || st.owner === null) return false;
+    st.wants = 0;
+    st.pass = 0;
+    if (st.recvLive > 0 && !st.cancelling) this.cancelRecv(st);
+    return true;
+  }
+
+  /** Report `st` at the end of pass `pass` (its events are computed then). */
+  list(st: UringStream, pass: number): void {
     if (st.listed === pass) return;
     st.listed = pass;
     this.listed.push(st);
@@ -164,8 +181,11 @@ export class DataPath implements StreamHost {
 
   // ---- completions ----
 
-  /** A data completion: `lo`/`hi` are its user_data words, `flags` the CQE's flags. */
-  complete(lo: number, hi: number, res: number, flags: number, pass: number): void {
+  /**
+   * A data completion: `lo`/`hi` are its user_data words, `flags` the CQE's flags; streams
+   * declared since pass `since` are listed for pass `pass` (since = Infinity: outside a pass).
+   */
+  complete(lo: number, hi: number, res: number, flags: number, pass: number, since: number): void {
     const st = this.streams[lo & FD_MASK];
     const mine = st !== undefined && st.id === hi;
     if (((lo >>> 28) & 3) === OP_SEND) {
@@ -183,11 +203,39 @@ export class DataPath implements StreamHost {
       if ((flags & U.CQE_F_MORE) === 0) {
         st.recvLive = 0;
         st.cancelling = false;
-      } else if (!st.cancelling && (st.queued >= RECV_HIGH_WATER || this.queuedTotal >= QUEUED_LIMIT)) {
-        this.cancelRecv(st); // eager reads stop at the high-water mark
+        if (!st.starved && !st.eof && st.error === 0) {
+          st.starved = true;
+          this.starved.push(st);
+        }
+      } else if (!st.cancelling && (st.queued >= RECV_HIGH_WATER || this.queuedTotal >= QUEUED_LIMIT || (since !== Infinity && st.pass < since))) {
+        // Eager reads stop at the high-water mark, and for a channel no longer declared.
+        this.cancelRecv(st);
       }
     }
-    if (mine && st.pass === pass) this.list(st, pass);
+    if (mine && st.pass >= since && st.owner !== null) this.list(st, pass);
+  }
+
+  /**
+   * Start of a pass: arm the recvs of starved streams still declared (since `since`) for
+   * POLLIN that can read ahead again; forget the others.
+   */
+  rearm(since: number): void {
+    const list = this.starved;
+    let j = 0;
+    for (let i = 0; i < list.length; i++) {
+      const st = list[i]!;
+      if (st.owner === null || st.pass < since || (st.wants & POLLIN) === 0 || st.recvLive > 0) {
+        st.starved = false; // gone, not declared, or armed: register() arms it when it asks again
+        continue;
+      }
+      if (st.canArm() && (st.queued === 0 || this.queuedTotal < QUEUED_LIMIT)) {
+        st.starved = false;
+        this.armRecv(st);
+      } else {
+        list[j++] = st;
+      }
+    }
+    list.length = j;
   }
 
   /** The completions of one reap are in: hand the recycled buffers back to the kernel. */

@@ -72,6 +72,8 @@ export class UringStream implements SocketStream {
   cancelling = false;
   /** Readable() went false, or the socket turned blocking: no recv is armed until asked again. */
   quiet = false;
+  /** Listed by the poller as a stream whose recv must be armed again (uring-data.ts). */
+  starved = false;
   /** Its ring closed with data still queued here (counted in `leftovers` until it is read). */
   leftover = false;
   // ---- sending ----
@@ -300,6 +302,14 @@ export class UringStream implements SocketStream {
   private take(n: number, peek: boolean): Buffer {
     const first = this.queue[this.qHead]!;
     const avail = first.length - this.qOff;
+    if (!peek && this.qOff === 0 && avail <= n && this.qHead === this.queue.length - 1) {
+      // The whole of the only chunk (a request-response exchange): no view, no copy.
+      this.queue.length = this.qHead = 0;
+      this.queued = 0;
+      this.host.queuedTotal -= avail;
+      if (this.leftover) this.unbind();
+      return first;
+    }
     let out: Buffer;
     if (avail >= n || this.qHead === this.queue.length - 1) {
       const m = Math.min(n, avail);

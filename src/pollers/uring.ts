@@ -18,10 +18,11 @@ import * as U from '../sys/uring.js';
 import { C } from '../sys/constants.js';
 import { poll as pollSyscall } from '../sys/libc.js';
 import { EBADF, EINTR } from '../sys/errno.js';
-import { type Poller, grow } from './types.js';
+import { type StandingPoller, grow } from './types.js';
 import { Sq } from './uring-sq.js';
 import type { ChunkPool, ProvidedBuffers } from './uring-buffers.js';
 import { DataPath, FD_MASK, KIND_DATA } from './uring-data.js';
+import type { UringStream } from './uring-stream.js';
 
 const { POLLPRI, POLLERR, POLLNVAL } = C;
 
@@ -35,7 +36,7 @@ function now(): number {
   return performance.now();
 }
 
-export class UringPoller implements Poller {
+export class UringPoller implements StandingPoller {
   readonly name = 'uring' as const;
   readyFds = new Int32Array(64);
   readyEvents = new Int32Array(64);
@@ -58,6 +59,16 @@ export class UringPoller implements Poller {
   private seen = new Int32Array(256);
   private pass = 1;
   private owners: (object | undefined)[] = [];
+  /**
+   * Incremental passes (driver.ts): the last full pass, and whether the coming poll() follows
+   * an incremental declare. Everything declared since `standSince` stands, so a one-shot poll
+   * that fired (`fired`) is re-armed, and a stream still ready (`hot`) is listed again, by the
+   * poller itself rather than by a register() the Driver no longer makes.
+   */
+  private standSince = 1;
+  private standingPass = false;
+  private fired: number[] = [];
+  private hot: UringStream[] = [];
   /** Fds whose update failed mid-wait: armed again before the wait resumes. */
   private rearm: number[] = [];
   /** Entries of readyFds whose POLLPRI needs checking (see verifyPri). */
@@ -127,13 +138,22 @@ export class UringPoller implements Poller {
     const ring = this.ring;
     if (ring === null) return -EBADF;
     const p = this.pass++;
+    if (this.standingPass) {
+      this.standingPass = false;
+      this.restand(p);
+    } else {
+      this.standSince = p;
+    }
+    this.fired.length = 0;
+    this.hot.length = 0;
+    this.data?.rearm(this.standSince);
     const deadline = timeoutMs > 0 ? now() + timeoutMs : 0;
     // Posted by unregister()'s enter, or (COOP_TASKRUN) while another system call ran.
     let k = this.reap(p, 0);
     for (;;) {
       for (let i = 0; i < this.rearm.length; i++) {
         const fd = this.rearm[i]!;
-        if (this.armed[fd] === 0 && this.seen[fd] === p) this.arm(fd, this.declared[fd]!);
+        if (this.armed[fd] === 0 && this.seen[fd] >= this.standSince) this.arm(fd, this.declared[fd]!);
       }
       this.rearm.length = 0;
       const toSubmit = this.sq.queued;
@@ -155,6 +175,35 @@ export class UringPoller implements Poller {
       if (k > 0 || timeoutMs === 0 || r === -U.ETIME) return k;
       if (timeoutMs > 0 && now() >= deadline) return 0;
       // Only stale completions (an updated or cancelled poll) or a signal: wait on.
+    }
+  }
+
+  keepDeclared(): void {
+    this.standingPass = true;
+  }
+
+  holds(fd: number, owner: object): boolean {
+    const st = this.data?.streams[fd];
+    if (st !== undefined && st.owner === owner) return true;
+    return fd < this.seen.length && this.owners[fd] === owner && this.seen[fd]! >= this.standSince;
+  }
+
+  lose(fd: number): void {
+    if (this.data?.lose(fd) === true) return;
+    if (fd >= this.seen.length) return;
+    this.seen[fd] = 0;
+    if (this.armed[fd] !== 0) this.cancel(fd);
+  }
+
+  /** Start an incremental pass: re-arm the standing polls that fired, list the streams still ready. */
+  private restand(p: number): void {
+    for (let i = 0; i < this.fired.length; i++) {
+      const fd = this.fired[i]!;
+      if (this.armed[fd] === 0 && this.owners[fd] !== undefined && this.seen[fd]! >= this.standSince) this.arm(fd, this.declared[fd]!);
+    }
+    for (let i = 0; i < this.hot.length; i++) {
+      const st = this.hot[i]!;
+      if (st.owner !== null && st.pass >= this.standSince) this.data!.list(st, p);
     }
   }
 
@@ -243,6 +292,8 @@ export class UringPoller implements Poller {
   /** Consume the CQ ring: events of fds declared in pass `p` go to readyFds/readyEvents from `k`. */
   private reap(p: number, k: number): number {
     const ring = this.ring!;
+    // Declared in this pass, or standing since the last full one (p < 0: outside a pass).
+    const since = p < 0 ? Infinity : this.standSince;
     const cq = ring.cq, cqi = ring.cqi;
     for (;;) {
       let head = cq[ring.cqHead]!;
@@ -263,14 +314,17 @@ export class UringPoller implements Poller {
         const lo = cq[b]!, g = cq[b + 1]!, res = cqi[b + 2]!;
         const kind = lo >>> 30;
         if (kind === KIND_DATA) {
-          this.data!.complete(lo, g, res, cq[b + 3]!, p);
+          this.data!.complete(lo, g, res, cq[b + 3]!, p, since);
           continue;
         }
         const fd = lo & FD_MASK;
         if (fd >= this.gen.length || this.gen[fd] !== g) continue; // stale
         if (kind === KIND_POLL) {
-          if ((cq[b + 3]! & U.CQE_F_MORE) === 0) this.armed[fd] = 0;
-          if (this.seen[fd] !== p) continue; // not asked this pass: re-armed when it is
+          if ((cq[b + 3]! & U.CQE_F_MORE) === 0) {
+            this.armed[fd] = 0;
+            this.fired.push(fd);
+          }
+          if (this.seen[fd] < since) continue; // not declared now: re-armed when it is
           const ev = res >= 0 ? res & 0xffff : res === -EBADF ? POLLNVAL : res === -U.ECANCELED ? 0 : POLLERR;
           if (ev === 0) continue;
           if (ev & POLLPRI) this.suspects.push(k);
@@ -308,6 +362,7 @@ export class UringPoller implements Poller {
       if (ev === 0) continue;
       this.readyFds[k] = st.fd;
       this.readyEvents[k++] = ev;
+      this.hot.push(st);
     }
     listed.length = 0;
     return k;

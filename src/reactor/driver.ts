@@ -4,12 +4,11 @@
 import { C } from '../sys/constants.js';
 import { poll as pollSyscall } from '../sys/libc.js';
 import { socketError } from '../errors.js';
-import { type Poller, SELECT_EXPT } from '../pollers/types.js';
+import { type Poller, type StandingPoller, SELECT_EXPT, standingPoller } from '../pollers/types.js';
 import { selectRangeError } from '../pollers/select.js';
 import { writeStdio } from '../io/stdio.js';
 import type { SocketMap } from './map.js';
 import { type Channel, exception, read, readwriteIn, write } from './routing.js';
-import { EpollPoller } from '../pollers/epoll.js';
 import { generation } from './generation.js';
 import { LIBRARY_PREDICATE, log, logBase, predicateEpoch } from './stamp.js';
 import { leftovers } from '../pollers/uring-stream.js';
@@ -37,7 +36,7 @@ export class Driver {
   /** Channels declared this pass whose fd select(2) cannot watch; true while an episode lasts. */
   private tooBig: Channel[] = [];
   #tooBigEpisode = false;
-  // Incremental epoll passes (stamp.ts): the snapshot's map generation and predicate epoch,
+  // Incremental passes of a poller whose registrations persist (epoll, uring; stamp.ts): the snapshot's map generation and predicate epoch,
   // how far the touch log has been read, the channels asked on every pass, and the snapshot's
   // channel per fd.
   private snapGen = 0;
@@ -109,7 +108,7 @@ export class Driver {
 
   /**
    * Start a pass: ask every channel readable()/writable() once and register its interest.
-   * Beyond CPython, an epoll pass over an unchanged map asks only the channels with predicates
+   * Beyond CPython, an epoll or uring pass over an unchanged map asks only the channels with predicates
    * of their own and those whose library-owned state changed since (stamp.ts): the others'
    * answers are what they were, and the kernel's set already holds them.
    */
@@ -117,7 +116,7 @@ export class Driver {
     const poller = this.poller;
     const isSelect = poller.name === 'select';
     const pass = ++this.pass;
-    const epoll = poller instanceof EpollPoller ? poller : null;
+    const epoll = standingPoller(poller);
     const gen = epoll === null ? 0 : generation(map);
     this.tooBig.length = 0;
     this.extra.length = 0;
@@ -151,7 +150,7 @@ export class Driver {
   }
 
   /** An incremental pass: ask the channels of `custom` and those touched since the last pass. */
-  private declareChanged(map: SocketMap, epoll: EpollPoller, pass: number): number {
+  private declareChanged(map: SocketMap, epoll: StandingPoller, pass: number): number {
     let interested = 0;
     const base = logBase();
     try {
@@ -180,7 +179,7 @@ export class Driver {
   }
 
   /** Ask one channel and register its interest; 1 when it declared some. */
-  private ask(fd: number, obj: Tracked, map: SocketMap, pass: number, isSelect: boolean, epoll: EpollPoller | null): number {
+  private ask(fd: number, obj: Tracked, map: SocketMap, pass: number, isSelect: boolean, epoll: StandingPoller | null): number {
     if (fd >= this.ownerPass.length) {
       const size = Math.max(fd + 1, this.ownerPass.length * 2);
       const bigger = new Int32Array(size);
@@ -202,7 +201,7 @@ export class Driver {
     if (ev === 0) {
       if (epoll !== null) {
         // No sweep follows an incremental pass: a lost interest leaves the kernel's set here.
-        if (this.standing && epoll.holds(fd, obj)) epoll.unregister(fd);
+        if (this.standing && epoll.holds(fd, obj)) epoll.lose(fd);
         if (this.owners[fd] === obj) this.owners[fd] = undefined as unknown as object;
       }
       return 0;
