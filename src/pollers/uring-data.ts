@@ -49,6 +49,8 @@ export class DataPath implements StreamHost {
    */
   private starved: UringStream[] = [];
   private nextId = 1;
+  /** The kernel takes a byte limit for multishot recv (else the high-water check follows each reap). */
+  private limits = true;
   private readonly sq: Sq;
   private readonly bufs: ProvidedBuffers;
   private readonly pool: ChunkPool;
@@ -153,6 +155,9 @@ export class DataPath implements StreamHost {
     q[w + 8] = st.fd | (OP_RECV << 28) | (KIND_DATA << 30);
     q[w + 9] = st.id;
     q[w + 10] = BGID; // buf_group
+    // optlen: the kernel ends the multishot recv once this much is received (Linux 6.17), so
+    // one io_uring_enter cannot read a stream past its high-water mark.
+    if (this.limits) q[w + 11] = RECV_HIGH_WATER - st.queued;
     st.recvLive++;
   }
 
@@ -199,6 +204,7 @@ export class DataPath implements StreamHost {
       }
       if (!mine) return;
       if (res === 0) st.eof = true;
+      else if (res === -U.EINVAL && this.limits) this.limits = false; // a kernel before 6.17: armed again without
       else if (res < 0 && res !== -ENOBUFS && res !== -U.ECANCELED && st.error === 0) st.error = -res;
       if ((flags & U.CQE_F_MORE) === 0) {
         st.recvLive = 0;

@@ -257,7 +257,8 @@ export class UringStream implements SocketStream {
 
   quiesce(detached: boolean): void {
     if (this.host.closed) {
-      this.unbind();
+      if (detached) this.discard();
+      else if (this.queued === 0) this.unbind(); // a leftover queue is still served first
       return;
     }
     this.quiet = true;
@@ -265,13 +266,18 @@ export class UringStream implements SocketStream {
     if (this.recvLive > 0 && !this.cancelling) this.host.cancelRecv(this);
     this.host.flush(this, false);
     if (detached) {
-      if (this.queued > 0) {
-        process.emitWarning(`${this.queued} bytes received on fd ${this.fd} before its descriptor was detached (wrapped for TLS?) were discarded: ` +
-          'a peer that sends before the handshake (RFC 3207 section 4) is not trusted', { code: 'ASYNCORE_URING_DISCARDED' });
-      }
-      this.unbind();
+      this.discard();
       if (this.fill === 0) this.host.drop(this);
     }
+  }
+
+  /** The descriptor moves on (detach): what was received for it here cannot follow. */
+  private discard(): void {
+    if (this.queued > 0) {
+      process.emitWarning(`${this.queued} bytes received on fd ${this.fd} before its descriptor was detached (wrapped for TLS?) were discarded: ` +
+        'a peer that sends before the handshake (RFC 3207 section 4) is not trusted', { code: 'ASYNCORE_URING_DISCARDED' });
+    }
+    this.unbind();
   }
 
   /** The ring closed: data still queued is served by recv() until it is read. */
