@@ -34,8 +34,12 @@ export class DataPath implements StreamHost {
   queuedTotal = 0;
   /** The stream per fd (a lingering one keeps its fd open, so the number cannot be reused). */
   streams: (UringStream | undefined)[] = [];
-  /** Streams declared this pass that may be ready: their events are computed when the pass ends. */
+  /**
+   * Streams declared this pass that may be ready, in listed[0, nListed): their events are
+   * computed when the pass ends. (A count, not length = 0: resizing an array is a runtime call.)
+   */
   listed: UringStream[] = [];
+  nListed = 0;
   /**
    * Streams of another ring (a nested pass: a handler ran loop() on the same map) that have
    * data queued: this pass reports them from their queues, as (fd, events) pairs.
@@ -143,7 +147,7 @@ export class DataPath implements StreamHost {
   list(st: UringStream, pass: number): void {
     if (st.listed === pass) return;
     st.listed = pass;
-    this.listed.push(st);
+    this.listed[this.nListed++] = st;
   }
 
   // ---- submissions ----
@@ -241,7 +245,7 @@ export class DataPath implements StreamHost {
         list[j++] = st;
       }
     }
-    list.length = j;
+    if (j !== list.length) list.length = j;
   }
 
   /** The completions of one reap are in: hand the recycled buffers back to the kernel. */
@@ -305,7 +309,7 @@ export class DataPath implements StreamHost {
       st.orphan(); // one with data queued keeps serving recv() from it
     }
     this.streams = [];
-    this.listed.length = 0;
+    this.nListed = 0;
     return lost;
   }
 }

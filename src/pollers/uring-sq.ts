@@ -28,9 +28,10 @@ export class Sq {
     if (this.queued >= ring.sqEntries) this.submit(0);
     const w = (this.tail & this.mask) * 16;
     const q = ring.sqe32;
-    q.fill(0, w, w + 16);
     q[w] = op | (flags << 8);
     q[w + 1] = fd;
+    // Zeroed word by word: TypedArray.prototype.fill is a runtime call, dearer than 14 stores.
+    for (let i = w + 2; i < w + 16; i++) q[i] = 0;
     this.tail = (this.tail + 1) >>> 0;
     ring.sq[ring.sqTail] = this.tail;
     return w;

@@ -55,8 +55,10 @@ export class UringStream implements SocketStream {
   owner: object | null;
   socket: { _stream: SocketStream | null } | null;
   // ---- receiving ----
+  /** Received chunks in queue[qHead, qLen) (indexes, not push/shift: resizing an array is a runtime call). */
   private queue: Buffer[] = [];
   private qHead = 0;
+  private qLen = 0;
   private qOff = 0;
   queued = 0;
   eof = false;
@@ -118,11 +120,12 @@ export class UringStream implements SocketStream {
   }
 
   /**
-   * A send error waits while received data is queued for a reading channel: the peer sent it
-   * before it went away, and the channel would otherwise close (on EPIPE) without reading it.
+   * A send error waits while a reading channel still has data to read: received and queued, or
+   * still in the kernel (no EOF yet). The peer sent it before it went away (EPIPE, ECONNRESET
+   * come with the end of its stream), and the channel would otherwise close without reading it.
    */
   private holdsError(): boolean {
-    return this.queued > 0 && (this.wants & POLLIN) !== 0;
+    return (this.wants & POLLIN) !== 0 && (this.queued > 0 || (!this.eof && this.error === 0 && !this.quiet));
   }
 
   /** May a multishot recv be armed now? */
@@ -135,7 +138,7 @@ export class UringStream implements SocketStream {
 
   /** A multishot recv delivered `data` (a copy: the provided buffer goes back to the ring). */
   received(data: Buffer): void {
-    this.queue.push(data);
+    this.queue[this.qLen++] = data;
     this.queued += data.length;
     this.host.queuedTotal += data.length;
   }
@@ -301,23 +304,24 @@ export class UringStream implements SocketStream {
     this.owner = null;
     this.host.queuedTotal -= this.queued;
     this.queue = [];
-    this.qHead = this.qOff = this.queued = 0;
+    this.qHead = this.qLen = this.qOff = this.queued = 0;
   }
 
   /** Serve up to `n` queued bytes (a view of the one chunk when it can, else a copy). */
   private take(n: number, peek: boolean): Buffer {
     const first = this.queue[this.qHead]!;
     const avail = first.length - this.qOff;
-    if (!peek && this.qOff === 0 && avail <= n && this.qHead === this.queue.length - 1) {
+    if (!peek && this.qOff === 0 && avail <= n && this.qHead === this.qLen - 1) {
       // The whole of the only chunk (a request-response exchange): no view, no copy.
-      this.queue.length = this.qHead = 0;
+      this.queue[this.qHead] = EMPTY;
+      this.qHead = this.qLen = 0;
       this.queued = 0;
       this.host.queuedTotal -= avail;
       if (this.leftover) this.unbind();
       return first;
     }
     let out: Buffer;
-    if (avail >= n || this.qHead === this.queue.length - 1) {
+    if (avail >= n || this.qHead === this.qLen - 1) {
       const m = Math.min(n, avail);
       out = peek ? Buffer.from(first.subarray(this.qOff, this.qOff + m)) : first.subarray(this.qOff, this.qOff + m);
     } else {
@@ -349,12 +353,14 @@ export class UringStream implements SocketStream {
       this.queue[this.qHead++] = EMPTY;
       this.qOff = 0;
     }
-    if (this.qHead === this.queue.length) {
-      this.queue.length = 0;
-      this.qHead = 0;
+    if (this.qHead === this.qLen) {
+      this.qHead = this.qLen = 0;
       if (this.leftover) this.unbind(); // the last of a closed ring's data: the socket reads itself now
     } else if (this.qHead > 64) {
-      this.queue.splice(0, this.qHead);
+      const q = this.queue;
+      q.copyWithin(0, this.qHead, this.qLen);
+      q.fill(EMPTY, this.qLen - this.qHead, this.qLen);
+      this.qLen -= this.qHead;
       this.qHead = 0;
     }
   }

@@ -68,7 +68,9 @@ export class UringPoller implements StandingPoller {
   private standSince = 1;
   private standingPass = false;
   private fired: number[] = [];
+  private nFired = 0;
   private hot: UringStream[] = [];
+  private nHot = 0;
   /** Fds whose update failed mid-wait: armed again before the wait resumes. */
   private rearm: number[] = [];
   /** Entries of readyFds whose POLLPRI needs checking (see verifyPri). */
@@ -144,8 +146,7 @@ export class UringPoller implements StandingPoller {
     } else {
       this.standSince = p;
     }
-    this.fired.length = 0;
-    this.hot.length = 0;
+    this.nFired = this.nHot = 0;
     this.data?.rearm(this.standSince);
     const deadline = timeoutMs > 0 ? now() + timeoutMs : 0;
     // Posted by unregister()'s enter, or (COOP_TASKRUN) while another system call ran.
@@ -155,10 +156,10 @@ export class UringPoller implements StandingPoller {
         const fd = this.rearm[i]!;
         if (this.armed[fd] === 0 && this.seen[fd] >= this.standSince) this.arm(fd, this.declared[fd]!);
       }
-      this.rearm.length = 0;
+      if (this.rearm.length !== 0) this.rearm.length = 0;
       const toSubmit = this.sq.queued;
       let r: number;
-      if (k > 0 || timeoutMs === 0 || (this.data !== null && (this.data.listed.length > 0 || this.data.foreignFds.length > 0))) {
+      if (k > 0 || timeoutMs === 0 || (this.data !== null && (this.data.nListed > 0 || this.data.foreignFds.length > 0))) {
         r = U.enter(this.ringFd, toSubmit, 0, U.ENTER_GETEVENTS, -1);
       } else {
         const ns = timeoutMs < 0 ? -1 : Math.max(0, deadline - now()) * 1e6;
@@ -197,11 +198,11 @@ export class UringPoller implements StandingPoller {
 
   /** Start an incremental pass: re-arm the standing polls that fired, list the streams still ready. */
   private restand(p: number): void {
-    for (let i = 0; i < this.fired.length; i++) {
+    for (let i = 0; i < this.nFired; i++) {
       const fd = this.fired[i]!;
       if (this.armed[fd] === 0 && this.owners[fd] !== undefined && this.seen[fd]! >= this.standSince) this.arm(fd, this.declared[fd]!);
     }
-    for (let i = 0; i < this.hot.length; i++) {
+    for (let i = 0; i < this.nHot; i++) {
       const st = this.hot[i]!;
       if (st.owner !== null && st.pass >= this.standSince) this.data!.list(st, p);
     }
@@ -322,7 +323,7 @@ export class UringPoller implements StandingPoller {
         if (kind === KIND_POLL) {
           if ((cq[b + 3]! & U.CQE_F_MORE) === 0) {
             this.armed[fd] = 0;
-            this.fired.push(fd);
+            this.fired[this.nFired++] = fd;
           }
           if (this.seen[fd] < since) continue; // not declared now: re-armed when it is
           const ev = res >= 0 ? res & 0xffff : res === -EBADF ? POLLNVAL : res === -U.ECANCELED ? 0 : POLLERR;
@@ -344,27 +345,27 @@ export class UringPoller implements StandingPoller {
   /** End a pass's collection: the data path's listed streams with the events they are ready for. */
   private emit(k: number): number {
     const data = this.data;
-    if (data === null || data.listed.length + data.foreignFds.length === 0) return k;
-    const listed = data.listed, ffds = data.foreignFds;
-    if (this.readyFds.length < k + listed.length + ffds.length) {
-      this.readyFds = grow(this.readyFds, k + listed.length + ffds.length);
-      this.readyEvents = grow(this.readyEvents, k + listed.length + ffds.length);
+    if (data === null || data.nListed + data.foreignFds.length === 0) return k;
+    const listed = data.listed, n = data.nListed, ffds = data.foreignFds;
+    if (this.readyFds.length < k + n + ffds.length) {
+      this.readyFds = grow(this.readyFds, k + n + ffds.length);
+      this.readyEvents = grow(this.readyEvents, k + n + ffds.length);
     }
     for (let i = 0; i < ffds.length; i++) {
       this.readyFds[k] = ffds[i]!;
       this.readyEvents[k++] = data.foreignEvents[i]!;
     }
-    ffds.length = data.foreignEvents.length = 0;
-    for (let i = 0; i < listed.length; i++) {
+    if (ffds.length !== 0) ffds.length = data.foreignEvents.length = 0;
+    for (let i = 0; i < n; i++) {
       const st = listed[i]!;
       st.listed = 0; // a later completion in this same poll() lists it again
       const ev = st.owner === null ? 0 : st.events(st.wants);
       if (ev === 0) continue;
       this.readyFds[k] = st.fd;
       this.readyEvents[k++] = ev;
-      this.hot.push(st);
+      this.hot[this.nHot++] = st;
     }
-    listed.length = 0;
+    data.nListed = 0;
     return k;
   }
 

@@ -118,8 +118,8 @@ export class Driver {
     const pass = ++this.pass;
     const epoll = standingPoller(poller);
     const gen = epoll === null ? 0 : generation(map);
-    this.tooBig.length = 0;
-    this.extra.length = 0;
+    if (this.tooBig.length !== 0) this.tooBig.length = 0;
+    if (this.extra.length !== 0) this.extra.length = 0;
     if (leftovers > 0) this.forceFull = true; // a channel whose answer did not change may hold some
     this.standing = gen !== 0 && gen === this.snapGen && this.snapMap === map && !this.forceFull &&
       this.snapEpoch === predicateEpoch() && this.cursor >= logBase();
@@ -292,7 +292,7 @@ export class Driver {
       const obj = this.owners[fd] as Channel | undefined;
       if (obj !== undefined && map.get(fd) === obj) readwriteIn(map, fd, obj, POLLIN);
     }
-    this.extra.length = 0;
+    if (this.extra.length !== 0) this.extra.length = 0;
   }
 
   close(): void {
