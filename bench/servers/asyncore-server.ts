@@ -8,7 +8,7 @@
 // as the CPython row, and its own readable() is asked on every pass (an incremental epoll pass
 // skips only channels whose predicates are the library's).
 //
-//   node asyncore-server.js --poller select|poll|epoll|async [--mode echo|chat] [--backlog 1024]
+//   node asyncore-server.js --poller select|poll|epoll|uring|async [--mode echo|chat] [--backlog 1024]
 //        [--exit-on-eof]
 //
 // Two deliberate differences from the documentation's program, both shared with the CPython
@@ -91,7 +91,7 @@ async function main(): Promise<void> {
     },
   });
   const poller = values.poller!;
-  if (!['select', 'poll', 'epoll', 'async'].includes(poller)) throw new RangeError(`--poller must be select, poll, epoll or async, not ${poller}`);
+  if (!['select', 'poll', 'epoll', 'uring', 'async'].includes(poller)) throw new RangeError(`--poller must be select, poll, epoll, uring or async, not ${poller}`);
   let Handler: new (sock: asyncore.Socket) => unknown = EchoHandler;
   if (values.mode === 'chat') {
     Handler = LineEcho;

@@ -189,6 +189,11 @@ const TARGETS: Target[] = [
   { what: '50 active + idle: epoll >= 0.9x epoll with 50 alone', scenario: 'idle-10k', num: 'epoll', den: 'epoll', denScenario: 'pingpong-50', goal: 0.9 },
   { what: 'bulk recv(8192): epoll >= 0.8x C', scenario: 'bulk', num: 'epoll', den: 'c', goal: 0.8 },
   { what: 'loopAsync >= 0.95x loop() epoll (ping-pong 50)', scenario: 'pingpong-50', num: 'async', den: 'epoll', goal: 0.95 },
+  // Issue 15: the uring poller against the C epoll reference, and at least epoll in every row.
+  { what: 'ping-pong 50: uring >= 1.1x C epoll', scenario: 'pingpong-50', num: 'uring', den: 'c', goal: 1.1 },
+  { what: 'ping-pong 10: uring >= 1.3x C epoll', scenario: 'pingpong-10', num: 'uring', den: 'c', goal: 1.3 },
+  ...['pingpong-10', 'pingpong-50', 'pingpong-1000', 'bulk', 'connect-rate', 'idle-10k', 'asynchat-lines'].map((scenario): Target => (
+    { what: `${scenario}: uring >= 1.0x epoll`, scenario, num: 'uring', den: 'epoll', goal: 1 })),
 ];
 
 /** Fisher-Yates, in place. */

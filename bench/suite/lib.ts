@@ -95,7 +95,7 @@ export const SERVERS: ServerDef[] = [
     skip: (env) => (env.cc ? null : 'no C compiler (cc) found'),
     argv: () => [join(BUILD, 'echo-server'), '-b', '1024'],
   },
-  ...(['epoll', 'poll', 'select'] as const).map((p): ServerDef => ({
+  ...(['epoll', 'uring', 'poll', 'select'] as const).map((p): ServerDef => ({
     id: p, label: `asyncore ${p}`,
     skip: () => null,
     argv: (_env, mode, cfg) => [node, ...(cfg.profile ? ['--cpu-prof', '--cpu-prof-dir', join(RESULTS, 'profiles'), '--cpu-prof-name', `${p}-${mode}-${Date.now()}.cpuprofile`] : []),
