@@ -19,7 +19,7 @@ import { scenario as asynchat } from './suite/asynchat-lines.js';
 const RUNNERS: Record<string, { file: string; full: string[]; quick: string[] }> = {
   tls: { file: 'tls/run.ts', full: [], quick: ['--rounds', '1', '--seconds', '1'] },
   forward: { file: 'forward/run.ts', full: [], quick: ['--rounds', '1', '--mib', '64'] },
-  uring: { file: 'uring/run.ts', full: [], quick: ['--rounds', '1', '--secs', '1'] },
+  uring: { file: 'uring/run.ts', full: ['--strace'], quick: ['--rounds', '1', '--secs', '1'] },
 };
 
 const argv = process.argv.slice(2);

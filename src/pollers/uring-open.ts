@@ -7,7 +7,7 @@ import { socketError } from '../errors.js';
 import { ChunkPool, ProvidedBuffers } from './uring-buffers.js';
 import { UringPoller } from './uring.js';
 
-const SQ_ENTRIES = 256;
+const SQ_ENTRIES = 1024;
 const CQ_ENTRIES = 4096;
 
 /** Ring setups to try, best first: DEFER_TASKRUN needs Linux 6.1, COOP_TASKRUN 5.19. */
