@@ -106,9 +106,10 @@ export class DataPath implements StreamHost {
     if (sock == null || sock._streamable !== true || !inherited(owner, 'handleExpt') || !inherited(owner, 'handleExptEvent')) return null;
     const cur = sock._stream;
     if (cur instanceof UringStream && cur.host === this && cur.fd === fd) {
-      // Back in the map, or non-blocking again: the same queues serve it.
+      // Back in the map, non-blocking again, or the ring serves the map again: same queues.
       cur.owner = owner;
       cur.quiet = false;
+      cur.reclaim();
       return cur;
     }
     // The outer pass's ring serves it: a nested pass sees what that ring has queued.
@@ -283,6 +284,25 @@ export class DataPath implements StreamHost {
     if (st.chunk !== null) {
       this.pool.give(st.chunk);
       st.chunk = null;
+    }
+  }
+
+  /** Some stream still has bytes send() accepted that the kernel has not taken. */
+  get unsent(): boolean {
+    for (const st of this.streams) if (st !== undefined && st.fill > 0) return true;
+    return false;
+  }
+
+  /**
+   * Another poller serves the map now: stop receiving (what is queued is left over for it, see
+   * driver.ts) and keep only the sends going, serviced each pass until they are out.
+   */
+  retire(): void {
+    for (const st of this.streams) {
+      if (st === undefined) continue;
+      st.owner = null;
+      if (st.recvLive > 0 && !st.cancelling) this.cancelRecv(st);
+      st.markLeftover();
     }
   }
 

@@ -285,11 +285,23 @@ export class UringStream implements SocketStream {
 
   /** The ring closed: data still queued is served by recv() until it is read. */
   orphan(): void {
-    if (this.queued === 0) {
-      this.unbind();
-    } else if (!this.leftover) {
+    if (this.queued === 0) this.unbind();
+    else this.markLeftover();
+  }
+
+  /** No ring reports this stream's queue any more: the Driver asks for it (driver.ts). */
+  markLeftover(): void {
+    if (this.queued > 0 && !this.leftover) {
       this.leftover = true;
       leftovers++;
+    }
+  }
+
+  /** Its ring serves it again. */
+  reclaim(): void {
+    if (this.leftover) {
+      this.leftover = false;
+      leftovers--;
     }
   }
 
@@ -317,7 +329,10 @@ export class UringStream implements SocketStream {
       this.qHead = this.qLen = 0;
       this.queued = 0;
       this.host.queuedTotal -= avail;
-      if (this.leftover) this.unbind();
+      if (this.leftover) {
+        this.reclaim();
+        if (this.host.closed) this.unbind();
+      }
       return first;
     }
     let out: Buffer;
@@ -355,7 +370,12 @@ export class UringStream implements SocketStream {
     }
     if (this.qHead === this.qLen) {
       this.qHead = this.qLen = 0;
-      if (this.leftover) this.unbind(); // the last of a closed ring's data: the socket reads itself now
+      if (this.leftover) {
+        // The last of the left-over data: the socket reads itself now (and sends itself once
+        // the ring is gone; a retired ring still sends what was queued on it).
+        this.reclaim();
+        if (this.host.closed) this.unbind();
+      }
     } else if (this.qHead > 64) {
       const q = this.queue;
       q.copyWithin(0, this.qHead, this.qLen);

@@ -179,6 +179,30 @@ export class UringPoller implements StandingPoller {
     }
   }
 
+  /** Whether bytes send() accepted are still waiting for the kernel (see Reactor.driver()). */
+  get unsent(): boolean {
+    return this.data !== null && this.ring !== null && this.data.unsent;
+  }
+
+  /**
+   * Another poller serves the map from now on: stop receiving and watching (the new poller
+   * does), and keep the queued sends going: service() moves them on each pass until they are out.
+   */
+  retire(): void {
+    if (this.ring === null) return;
+    this.data?.retire();
+    for (let fd = 0; fd < this.armed.length; fd++) if (this.armed[fd] !== 0) this.cancel(fd);
+    this.owners = [];
+    this.service();
+  }
+
+  /** Submit what is queued and run the completions, without waiting. */
+  service(): void {
+    if (this.ring === null) return;
+    this.sq.submit(U.ENTER_GETEVENTS);
+    this.reap(-1, 0);
+  }
+
   keepDeclared(): void {
     this.standingPass = true;
   }

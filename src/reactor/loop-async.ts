@@ -44,6 +44,7 @@ class AsyncLoop implements AsyncServer {
   start(): void {
     try {
       this.reactor.serve(this);
+      this.reactor.leaveRing(); // a ring of an earlier loop() hands over (see Reactor.leaveRing)
     } catch (e) {
       this.poller.close();
       throw e;
@@ -75,6 +76,8 @@ class AsyncLoop implements AsyncServer {
         return;
       }
       this.remaining--;
+      // A retiring ring's sends move on only when serviced (Reactor.service): then wait briefly.
+      const retiring = this.reactor.service();
       this.driver.declare(this.map);
       const k = this.poller.poll(0);
       if (k < 0) throw socketError(-k, 'epoll_wait');
@@ -83,6 +86,7 @@ class AsyncLoop implements AsyncServer {
         return;
       }
       this.deadline = this.timeout === null ? Infinity : monotonic() + this.timeout;
+      if (retiring) this.deadline = Math.min(this.deadline, monotonic() + 0.005);
       this.waiting = true;
       this.timers.wakers.add(this.onTimersChanged);
       this.poller.watch(this.wake);

@@ -60,6 +60,7 @@ function onePass(timeout: unknown, map: SocketMap | undefined, name: PollerName,
   refuseServed(reactor, fn);
   if (m.size === 0) return;
   const d = reactor.driver(name);
+  reactor.service();
   try {
     d.run(t, m);
   } finally {
@@ -84,7 +85,11 @@ export const poll3 = poll2;
  * One loop() pass with the map's timers: the wait ends by the next due time (rounded up,
  * never early) and the timers due run after the channels' events.
  */
+/** A retiring ring's sends move on only when serviced: its passes wait at most this long. */
+const RETIRING_WAIT = 0.005;
+
 function timedPass(driver: Driver, reactor: Reactor, timeout: number | null): void {
+  if (reactor.service() && (timeout === null || timeout > RETIRING_WAIT)) timeout = RETIRING_WAIT;
   const timers = reactor.timers;
   const due = timers.pending > 0 ? timers.nextDue() - monotonic() : Infinity;
   if (timeout === null ? due < Infinity : due < timeout) driver.run(Math.max(0, due), reactor.map, true);

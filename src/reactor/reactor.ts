@@ -4,6 +4,7 @@
 // as the map (a WeakMap entry); its drivers are released whenever the map empties.
 import type { PollerName } from '../pollers/names.js';
 import { createPoller } from '../pollers/create.js';
+import { UringPoller } from '../pollers/uring.js';
 import { Driver } from './driver.js';
 import type { SocketMap } from './map.js';
 import { Scheduler } from './timers.js';
@@ -20,25 +21,63 @@ export class Reactor {
   /** The map's timers: callLater/callEvery on this map, and its channels' own timers. */
   readonly timers = new Scheduler();
   readonly #drivers = new Map<PollerName, Driver>();
+  /** A ring another poller took the map from, still sending what send() queued on it. */
+  #retiring: Driver | null = null;
   #async: AsyncServer | null = null;
 
   constructor(readonly map: SocketMap) {}
 
   /** The driver for `name`, or a transient one while that driver is mid-pass (a handler re-entering loop()). */
   driver(name: PollerName): Driver {
-    // A ring holds data it has received for its channels: before another poller serves the map,
-    // let the ring go (its queues stay with their sockets, and recv() serves them first).
-    const ring = name === 'uring' ? undefined : this.#drivers.get('uring');
-    if (ring !== undefined && ring.busy === 0) {
-      ring.close();
-      this.#drivers.delete('uring');
-    }
+    if (name === 'uring') this.resumeRing();
+    else this.leaveRing();
     let d = this.#drivers.get(name);
     if (d === undefined || d.closed) this.#drivers.set(name, (d = new Driver(createPoller(name))));
     if (d.busy === 0) return d;
     const nested = new Driver(createPoller(name));
     nested.transient = true;
     return nested;
+  }
+
+  /**
+   * A ring holds what it received for its channels and what their send() queued on it. Before
+   * another poller serves the map, the ring stops receiving (its queues stay with their sockets:
+   * recv() serves them first, and the Driver reports them) and, while sends are still queued,
+   * retires: service() moves them on each pass. Asked for again, it serves the map again.
+   */
+  leaveRing(): void {
+    const ring = this.#drivers.get('uring');
+    if (ring === undefined || ring.busy !== 0) return;
+    this.#drivers.delete('uring');
+    const p = ring.poller;
+    if (p instanceof UringPoller && p.unsent) {
+      p.retire();
+      this.#retiring?.close();
+      this.#retiring = ring;
+    } else {
+      ring.close();
+    }
+  }
+
+  /** The uring poller serves the map again: a retiring ring takes its place back. */
+  private resumeRing(): void {
+    if (this.#retiring !== null && !this.#drivers.has('uring')) this.#drivers.set('uring', this.#retiring);
+    this.#retiring = null;
+  }
+
+  /**
+   * Before a pass of another poller: move a retiring ring's sends on. True while some are still
+   * queued (the pass then waits briefly, so they keep moving); the ring closes once they are out.
+   */
+  service(): boolean {
+    const r = this.#retiring;
+    if (r === null) return false;
+    const p = r.poller as UringPoller;
+    p.service();
+    if (p.unsent) return true;
+    r.close();
+    this.#retiring = null;
+    return false;
   }
 
   /** True while a loopAsync() serves this map (loop() and poll() refuse it). */
@@ -72,6 +111,7 @@ export class Reactor {
       return;
     }
     for (const d of this.#drivers.values()) d.poller.unregister(fd);
+    this.#retiring?.poller.unregister(fd);
   }
 
   /** The map emptied: release the pollers (the epoll descriptor); a waiting loopAsync() may finish. */
@@ -79,6 +119,8 @@ export class Reactor {
     this.#async?.changed();
     for (const d of this.#drivers.values()) d.close();
     this.#drivers.clear();
+    this.#retiring?.close();
+    this.#retiring = null;
   }
 }
 

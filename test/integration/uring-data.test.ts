@@ -360,6 +360,21 @@ describe('uring data path', { skip: SKIP }, () => {
     assert.equal(ch.got.toString(), 'abcdefghijkl');
   });
 
+  it('switching pollers with sends queued: the ring retires, still sending every accepted byte', () => {
+    const [ch, peer] = serve(IPV4, true);
+    pass();
+    const payload = randomBytes(300 * 1024);
+    const sent = fill(ch, payload); // the peer is not reading: the ring holds the rest
+    assert.ok(ch.stream !== null && ch.stream.unsent > 0, 'sends are queued on the ring');
+    const got: Buffer[] = [];
+    for (let i = 0; i < 500 && Buffer.concat(got).length < sent; i++) {
+      pass('poll'); // another poller serves the map; the retiring ring is serviced each pass
+      drain(peer, got);
+    }
+    assert.ok(Buffer.concat(got).equals(payload.subarray(0, sent)), 'every accepted byte, in order');
+    assert.equal(warnings.filter((x) => x.code === 'ASYNCORE_URING_UNSENT').length, 0, 'nothing was dropped');
+  });
+
   it('ASYNCORE_URING_DATA=0: dataPath is false and the echo still works through readiness polls', () => {
     const saved = process.env.ASYNCORE_URING_DATA;
     process.env.ASYNCORE_URING_DATA = '0';
