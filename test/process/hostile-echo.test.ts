@@ -11,8 +11,9 @@ import { hasIPv6 } from '../helpers.js';
 import { CLI, KiB, MiB, ROOT, connect, flood, memKiB, sleep, startServer } from './hostile-common.js';
 
 describe('echo-server against hostile clients', { timeout: 60000 }, () => {
-  it('a client that sends and never reads: RSS stays bounded (the old server grew by all it was sent), then the reset frees it', async () => {
-    const srv = await startServer('echo-server');
+  // uring: the same bounds with its data path (read-ahead and queued sends are bounded too).
+  for (const poller of ['select', 'uring']) it(`a client that sends and never reads (${poller}): RSS stays bounded (the old server grew by all it was sent), then the reset frees it`, async () => {
+    const srv = await startServer('echo-server', ['--poller', poller]);
     try {
       const probe = await connect(srv.port);
       probe.sock.write('warm up\n');
@@ -33,8 +34,8 @@ describe('echo-server against hostile clients', { timeout: 60000 }, () => {
     }
   });
 
-  it('after the peer half-closes, every queued byte is sent, then the connection closes', async () => {
-    const srv = await startServer('echo-server');
+  for (const poller of ['select', 'uring']) it(`after the peer half-closes, every queued byte is sent, then the connection closes (${poller})`, async () => {
+    const srv = await startServer('echo-server', ['--poller', poller]);
     try {
       const c = await connect(srv.port, '127.0.0.1', { read: false });
       const data = randomBytes(8 * MiB);
