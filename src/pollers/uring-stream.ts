@@ -69,10 +69,10 @@ export class UringStream implements SocketStream {
    * `error`: a peer that stopped reading may still have sent data that is ours to read.
    */
   werr = 0;
-  /** Multishot recvs alive in the kernel (0 or 1; 2 briefly while one is being cancelled). */
+  /** Multishot recvs alive in the kernel: 0 or 1 (a new one is armed only once the last ended). */
   recvLive = 0;
   cancelling = false;
-  /** Readable() went false, or the socket turned blocking: no recv is armed until asked again. */
+  /** The socket turned blocking (or was detached): no recv is armed until it is served again. */
   quiet = false;
   /** Listed by the poller as a stream whose recv must be armed again (uring-data.ts). */
   starved = false;
