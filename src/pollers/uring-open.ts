@@ -35,7 +35,9 @@ let noBufferRings = false;
  * A ring for the `uring` poller, or the reason io_uring cannot serve here (the caller falls
  * back to epoll). Running out of descriptors or memory is not such a reason: it throws.
  */
-export function openUring(): UringPoller | string {
+export function openUring<P extends UringPoller = UringPoller>(
+  make: (ring: U.Ring, data: { bufs: ProvidedBuffers; pool: ChunkPool } | null) => P = (r, d) => new UringPoller(r, d) as P,
+): P | string {
   let ring: U.Ring | number = -U.EINVAL;
   for (const flags of SETUPS) {
     ring = U.setupRing(SQ_ENTRIES, CQ_ENTRIES, flags);
@@ -71,7 +73,7 @@ export function openUring(): UringPoller | string {
     }
     probed = ops;
   }
-  return new UringPoller(ring, dataPathFor(ring));
+  return make(ring, dataPathFor(ring));
 }
 
 /**

@@ -1,5 +1,5 @@
 // The libuv-backed poller of loopAsync(): the epoll backend's persistent interest set, with
-// the epoll descriptor itself watched by ONE libuv poll handle (koffi.node.poll). An epoll fd
+// the epoll descriptor itself watched by ONE libuv poll handle (uv-watch.ts). An epoll fd
 // is readable while anything in its set is ready, so Node's own loop can sleep on it next to
 // its timers and sockets.
 //
@@ -8,18 +8,11 @@
 // out-of-band data (POLLPRI → handleExpt). The nested epoll set reports POLLPRI like the epoll
 // backend, changes interest with one epoll_ctl only when a channel's answer changes (no
 // handle start/stop per channel per pass), and fetches a whole batch with one epoll_wait.
-import { type UvPollHandle, uvPoll } from '../sys/libc.js';
 import { EpollPoller } from './epoll.js';
+import { UvWatch, type WatchedPoller } from './uv-watch.js';
 
-export class UvPoller extends EpollPoller {
-  private handle: UvPollHandle | null = null;
-  private onReady: (() => void) | null = null;
-  private watching = false;
-  private closed = false;
-  // koffi calls back with (status, events); any call means: look at the set again.
-  private readonly callback = (): void => {
-    if (this.watching && this.onReady !== null) this.onReady();
-  };
+export class UvPoller extends EpollPoller implements WatchedPoller {
+  private readonly uv = new UvWatch(this.epfd, 'epoll descriptor');
 
   /** The epoll descriptor that libuv watches. */
   get fd(): number {
@@ -36,36 +29,16 @@ export class UvPoller extends EpollPoller {
     return this.poll(0);
   }
 
-  /** Call `onReady` (from Node's loop) when something in the set is ready, until unwatch(). */
   watch(onReady: () => void): void {
-    if (this.closed) throw new Error('UvPoller.watch(): the poller is closed');
-    this.onReady = onReady;
-    if (this.watching) return;
-    this.watching = true;
-    if (this.handle === null) {
-      const h = uvPoll(this.fd, this.callback);
-      if (h === null) throw new Error('loopAsync(): libuv refused to watch the epoll descriptor (koffi.node.poll)');
-      this.handle = h;
-    } else {
-      this.handle.start({ readable: true }, this.callback);
-    }
+    this.uv.watch(onReady);
   }
 
-  /** Stop watching (the handle stays open for the next watch()). */
   unwatch(): void {
-    if (!this.watching) return;
-    this.watching = false;
-    this.onReady = null;
-    this.handle?.stop();
+    this.uv.unwatch();
   }
 
   override close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.unwatch();
-    // libuv must forget the descriptor before it is closed (uv_close unregisters it at once).
-    this.handle?.close();
-    this.handle = null;
+    this.uv.close();
     super.close();
   }
 }

@@ -2,22 +2,24 @@
 // I/O and signal listeners keep running while asyncore channels are served.
 //
 // A pass: ask every channel readable()/writable() (Driver.declare; only changed interest
-// reaches epoll_ctl), then epoll_wait(0). Events → dispatch them (Driver.dispatch, the same
-// routing and owner checks as loop()), run due timers, and yield to Node with setImmediate
-// before the next pass. Nothing ready → sleep in Node's loop until libuv sees the epoll fd
-// readable or a setTimeout for min(timeout, next timer) fires, then fetch and dispatch what is
-// ready (one pass either way).
+// reaches the kernel), then poll the set without waiting (epoll_wait(0), or io_uring_enter for
+// `poller: 'uring'`). Events → dispatch them (Driver.dispatch, the same routing and owner checks
+// as loop()), run due timers, and yield to Node with setImmediate before the next pass. Nothing
+// ready → sleep in Node's loop until libuv sees the set's descriptor readable or a setTimeout
+// for min(timeout, next timer) fires, then fetch and dispatch what is ready (one pass either way).
 import { socketError } from '../errors.js';
-import { UvPoller } from '../pollers/uv.js';
+import { createWatchedPoller } from '../pollers/create.js';
+import type { PollerName } from '../pollers/names.js';
+import type { WatchedPoller } from '../pollers/uv-watch.js';
 import { Driver } from './driver.js';
-import { type LoopOptions, checkLoopOptions } from './loop.js';
+import { type LoopOptions, checkLoopOptions, choosePoller } from './loop.js';
 import type { SocketMap } from './map.js';
 import { type AsyncServer, type Reactor, reactorFor } from './reactor.js';
 import { type Scheduler, monotonic } from './timers.js';
 
 class AsyncLoop implements AsyncServer {
-  private readonly poller = new UvPoller();
-  private readonly driver = new Driver(this.poller);
+  private readonly poller: WatchedPoller;
+  private readonly driver: Driver;
   private readonly reactor: Reactor;
   /** The map's own timers: another map's never run, nor keep this loop waiting. */
   private readonly timers: Scheduler;
@@ -35,10 +37,18 @@ class AsyncLoop implements AsyncServer {
     count: number | null | undefined,
     private readonly resolve: () => void,
     private readonly reject: (err: unknown) => void,
+    name: PollerName,
   ) {
+    this.poller = createWatchedPoller(name);
+    this.driver = new Driver(this.poller);
     this.remaining = count === undefined || count === null ? Infinity : count;
     this.reactor = reactorFor(map);
     this.timers = this.reactor.timers;
+  }
+
+  /** The system call a failed wait names. */
+  private get waitCall(): string {
+    return this.poller.name === 'uring' ? 'io_uring_enter' : 'epoll_wait';
   }
 
   start(): void {
@@ -80,7 +90,7 @@ class AsyncLoop implements AsyncServer {
       const retiring = this.reactor.service();
       this.driver.declare(this.map);
       const k = this.poller.poll(0);
-      if (k < 0) throw socketError(-k, 'epoll_wait');
+      if (k < 0) throw socketError(-k, this.waitCall);
       if (k > 0 || this.driver.pending > 0 || this.timeout === 0 || this.timers.nextDue() <= monotonic()) {
         this.endPass(k);
         return;
@@ -141,7 +151,7 @@ class AsyncLoop implements AsyncServer {
     this.stopWaiting();
     try {
       const k = this.poller.repoll();
-      if (k < 0) throw socketError(-k, 'epoll_wait');
+      if (k < 0) throw socketError(-k, this.waitCall);
       this.endPass(k);
     } catch (e) {
       this.finish(e, true);
@@ -190,8 +200,8 @@ class AsyncLoop implements AsyncServer {
  * throws it, and with any other error that escapes a pass (as `loop()` would throw it). Its
  * libuv handle and epoll descriptor are released before it settles.
  *
- * The backend is always the libuv-watched epoll set (`poller`/`usePoll` are validated but do
- * not change it). One loopAsync() per map: a second one on the same map rejects, and `loop()`
+ * The backend is a set libuv watches: the io_uring ring for `poller: 'uring'` (its data path
+ * included), else the epoll set (`select`/`poll`/`usePoll` are validated, then served by it). One loopAsync() per map: a second one on the same map rejects, and `loop()`
  * on a map being served throws. A channel added to the map by code outside the loop (a Node
  * callback) ends the current wait, so it is served at once; interest that changes without a
  * handler or timer running is seen at the next pass.
@@ -199,6 +209,6 @@ class AsyncLoop implements AsyncServer {
 export function loopAsync(opts: LoopOptions = {}): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     const { timeout, map, count } = checkLoopOptions(opts, 'loopAsync()');
-    new AsyncLoop(map, timeout, count, resolve, reject).start();
+    new AsyncLoop(map, timeout, count, resolve, reject, choosePoller(opts)).start();
   });
 }

@@ -1,5 +1,5 @@
-// The core handler matrix served by loopAsync() instead of loop(): {IPv4, IPv6, Unix} with the
-// libuv-watched epoll set. Each case runs ONE long-lived loopAsync() that ends when the case's
+// The core handler matrix served by loopAsync() instead of loop(): {IPv4, IPv6, Unix} × the
+// libuv-watched epoll set and the libuv-watched io_uring ring (its data path included). Each case runs ONE long-lived loopAsync() that ends when the case's
 // channels are closed (or rejects with ExitNow from an unref'd guard timer if it stalls).
 import { describe, it, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
@@ -7,7 +7,7 @@ import {
   checkLeaks, tempDir, hasIPv6, addressFamilies, usePrivateMap, map, LINGER_RST, FamilyServer, type Family, type HandlerClass,
 } from '../helpers.js';
 import {
-  Dispatcher, Socket, ExitNow, loopAsync, closeAll, callEveryOn, callLaterOn, type Address,
+  Dispatcher, Socket, ExitNow, loopAsync, closeAll, callEveryOn, callLaterOn, type Address, type PollerName,
   SOL_SOCKET, SO_LINGER, MSG_OOB,
 } from '../../src/index.js';
 
@@ -17,6 +17,8 @@ checkLeaks();
 const tmp = tempDir('asyncore-async-matrix-');
 after(() => tmp.cleanup());
 const FAMILIES = addressFamilies(await hasIPv6(), tmp.dir, 'a');
+/** The poller of the describe block running now (set by its beforeEach). */
+let poller: PollerName = 'epoll';
 
 /**
  * Serve `map` with loopAsync() until `done()` holds (checked every 2 ms by a timer, which then
@@ -32,7 +34,7 @@ async function serveUntil(done: () => boolean, what: string, limit = 5): Promise
     closeAll(map);
   }).unref();
   try {
-    await loopAsync({ map, timeout: 1 });
+    await loopAsync({ map, timeout: 1, poller });
   } finally {
     g.cancel();
     check.cancel();
@@ -89,8 +91,11 @@ class Client extends Strict {
   override handleConnect(): void {}
 }
 
-for (const fam of FAMILIES) {
-  describe(`${fam.name} × loopAsync`, { skip: fam.skip }, () => {
+for (const P of ['epoll', 'uring'] as const) for (const fam of FAMILIES) {
+  describe(`${fam.name} × loopAsync (${P})`, { skip: fam.skip }, () => {
+    beforeEach(() => {
+      poller = P;
+    });
     it('handleConnect runs when the connection is made', async () => {
       let connects = 0;
       class C extends Client {
@@ -324,7 +329,7 @@ for (const fam of FAMILIES) {
       }
       const server = new Server(fam);
       new C(fam, server.address);
-      await assert.rejects(loopAsync({ map, timeout: 1 }), { name: 'ExitNow', message: 'bye' });
+      await assert.rejects(loopAsync({ map, timeout: 1, poller }), { name: 'ExitNow', message: 'bye' });
       assert.deepEqual(surprises, []);
       void server;
     });

@@ -13,7 +13,7 @@ import {
 } from '../helpers.js';
 import { Chan, IPV4, pass, connected, serve, pusher, drain, keeper, fill } from '../fixtures/uring-data.js';
 import {
-  Socket, socketpair, loop, closeAll, closeFd, errno, type PollerName, AF_INET, SOCK_STREAM,
+  Socket, socketpair, loop, loopAsync, callEveryOn, closeAll, closeFd, errno, type PollerName, AF_INET, SOCK_STREAM,
   SOL_SOCKET, SO_LINGER, SHUT_WR, MSG_OOB, MSG_PEEK, POLLIN,
 } from '../../src/index.js';
 import { createPoller } from '../../src/pollers/create.js';
@@ -73,6 +73,31 @@ describe('uring data path', { skip: SKIP }, () => {
       assert.deepEqual([server.errors, client.errors], [[], []]);
     });
   }
+
+  it('loopAsync({ poller: "uring" }): Node sleeps on the ring, and 1 MiB echoes byte-exact on the data path', async () => {
+    const payload = randomBytes(1 << 20);
+    const [a, b] = connected(IPV4);
+    const server = new Chan(a);
+    server.echo = true;
+    const client = new Chan(b);
+    client.out = payload;
+    let both = false;
+    let ticks = 0;
+    const t = setInterval(() => { ticks++; }, 1); // Node's own timers keep running meanwhile
+    const done = callEveryOn(map, 0.001, () => {
+      both ||= server.stream !== null && client.stream !== null;
+      if (client.gotLen >= payload.length) closeAll(map);
+    });
+    try {
+      await loopAsync({ map, timeout: 1, poller: U, count: 20000 });
+    } finally {
+      clearInterval(t);
+      done.cancel();
+    }
+    assert.ok(both, 'both sockets had a UringStream while served');
+    assert.ok(client.got.equals(payload), 'byte-exact');
+    assert.ok(ticks > 0, 'Node timers ran between passes');
+  });
 
   it('recv(), recvInto() and MSG_PEEK serve the queue across provided buffers, byte-exact', () => {
     const payload = randomBytes(40 * 1024); // three 16 KiB provided buffers at least

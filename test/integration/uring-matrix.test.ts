@@ -342,7 +342,7 @@ describe('uring specifics', { skip: SKIP }, () => {
     assert.equal(mappings(), before, 'munmapped once the map emptied');
   });
 
-  it('loopAsync({ poller: "uring" }) serves the map (through the libuv-watched epoll set)', async () => {
+  it('loopAsync({ poller: "uring" }) serves the map through a libuv-watched ring', async () => {
     const fam = FAMILIES[0]!;
     const server = new Server(fam);
     const c = new Sender(fam, server.address, Buffer.from('async'));
