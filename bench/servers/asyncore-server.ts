@@ -8,7 +8,7 @@
 // as the CPython row, and its own readable() is asked on every pass (an incremental epoll pass
 // skips only channels whose predicates are the library's).
 //
-//   node asyncore-server.js --poller select|poll|epoll|uring|async [--mode echo|chat] [--backlog 1024]
+//   node asyncore-server.js --poller select|poll|epoll|uring|async|async-uring [--mode echo|chat] [--backlog 1024]
 //        [--exit-on-eof]
 //
 // Two deliberate differences from the documentation's program, both shared with the CPython
@@ -91,7 +91,9 @@ async function main(): Promise<void> {
     },
   });
   const poller = values.poller!;
-  if (!['select', 'poll', 'epoll', 'uring', 'async'].includes(poller)) throw new RangeError(`--poller must be select, poll, epoll, uring or async, not ${poller}`);
+  if (!['select', 'poll', 'epoll', 'uring', 'async', 'async-uring'].includes(poller)) {
+    throw new RangeError(`--poller must be select, poll, epoll, uring, async or async-uring, not ${poller}`);
+  }
   let Handler: new (sock: asyncore.Socket) => unknown = EchoHandler;
   if (values.mode === 'chat') {
     Handler = LineEcho;
@@ -103,8 +105,8 @@ async function main(): Promise<void> {
   if (values['exit-on-eof']) new StdinWatch(0);
   writeSync(1, `PORT ${port}\n`); // before loop() takes the thread
   try {
-    if (poller === 'async') {
-      await asyncore.loopAsync({});
+    if (poller === 'async' || poller === 'async-uring') {
+      await asyncore.loopAsync(poller === 'async' ? {} : { poller: 'uring' });
     } else {
       asyncore.loop({ poller: poller as asyncore.PollerName });
     }

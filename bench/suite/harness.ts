@@ -192,6 +192,7 @@ const TARGETS: Target[] = [
   // Issue 15: the uring poller against the C epoll reference, and at least epoll in every row.
   { what: 'ping-pong 50: uring >= 1.1x C epoll', scenario: 'pingpong-50', num: 'uring', den: 'c', goal: 1.1 },
   { what: 'ping-pong 10: uring >= 1.3x C epoll', scenario: 'pingpong-10', num: 'uring', den: 'c', goal: 1.3 },
+  { what: 'ping-pong 50: loopAsync uring >= 1.0x loopAsync epoll', scenario: 'pingpong-50', num: 'async-uring', den: 'async', goal: 1 },
   ...['pingpong-10', 'pingpong-50', 'pingpong-1000', 'bulk', 'connect-rate', 'idle-10k', 'asynchat-lines'].map((scenario): Target => (
     { what: `${scenario}: uring >= 1.0x epoll`, scenario, num: 'uring', den: 'epoll', goal: 1 })),
 ];

@@ -108,6 +108,12 @@ export const SERVERS: ServerDef[] = [
       join(JS, 'bench/servers/asyncore-server.js'), '--poller', 'async', '--mode', mode, ...(cfg.profile ? ['--exit-on-eof'] : [])],
   },
   {
+    id: 'async-uring', label: 'asyncore loopAsync uring',
+    skip: () => null,
+    argv: (_env, mode, cfg) => [node, ...(cfg.profile ? ['--cpu-prof', '--cpu-prof-dir', join(RESULTS, 'profiles'), '--cpu-prof-name', `async-uring-${mode}-${Date.now()}.cpuprofile`] : []),
+      join(JS, 'bench/servers/asyncore-server.js'), '--poller', 'async-uring', '--mode', mode, ...(cfg.profile ? ['--exit-on-eof'] : [])],
+  },
+  {
     id: 'node', label: 'Node net',
     skip: () => null,
     argv: (_env, mode) => [node, join(JS, 'bench/servers/node-net-server.js'), '--mode', mode],

@@ -24,6 +24,7 @@ const raw = {
   mmap: lib.func('void *mmap(void *addr, unsigned long len, int prot, int flags, int fd, long off)'),
   munmap: lib.func('int munmap(void *addr, unsigned long len)'),
   close: lib.func('int close(int)'),
+  eventfd: lib.func('int eventfd(unsigned int, int)'),
 };
 
 // ---- constants (include/uapi/linux/io_uring.h) ----
@@ -63,6 +64,7 @@ export const CQE_F_MORE = 1 << 1;
 /** The SQ ring's flags word: the kernel holds completions the CQ ring had no room for. */
 export const SQ_CQ_OVERFLOW = 1 << 1;
 
+const REGISTER_EVENTFD = 4;
 const REGISTER_PROBE = 8;
 const REGISTER_PBUF_RING = 22;
 const UNREGISTER_PBUF_RING = 23;
@@ -265,6 +267,25 @@ export function unregisterBufRing(fd: number, bgid: number): number {
   const reg = new Uint8Array(40);
   new DataView(reg.buffer).setUint16(12, bgid, true);
   return failed(raw.register(NR_REGISTER, fd, UNREGISTER_PBUF_RING, reg, 1));
+}
+
+const EFD_NONBLOCK = 0x800;
+const EFD_CLOEXEC = 0x80000;
+
+/**
+ * An eventfd (non-blocking, close-on-exec) registered with the ring: the kernel signals it when
+ * completions or deferred work arrive, which wakes a watcher (libuv) that never enters the ring.
+ * Returns the eventfd, or -errno (nothing is left open then).
+ */
+export function ringEventfd(ringFd: number): number {
+  const efd = failed(raw.eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+  if (efd < 0) return efd;
+  const r = failed(raw.register(NR_REGISTER, ringFd, REGISTER_EVENTFD, new Int32Array([efd]), 1));
+  if (r < 0) {
+    raw.close(efd);
+    return r;
+  }
+  return efd;
 }
 
 export const { ETIME, ECANCELED, ENOSYS, EBUSY, EINVAL, ENOBUFS } = E as Record<string, number>;

@@ -7,6 +7,7 @@
 import { describe, it, after, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { createConnection } from 'node:net';
 import { setImmediate as tick } from 'node:timers/promises';
 import {
   checkLeaks, tempDir, hasIPv6, addressFamilies, usePrivateMap, map, FamilyServer, LINGER_RST, runUntil, isOpen, waitFd,
@@ -97,6 +98,28 @@ describe('uring data path', { skip: SKIP }, () => {
     assert.ok(both, 'both sockets had a UringStream while served');
     assert.ok(client.got.equals(payload), 'byte-exact');
     assert.ok(ticks > 0, 'Node timers ran between passes');
+  });
+
+  it('loopAsync({ poller: "uring" }) waiting in Node wakes for a peer outside the map (the ring signals libuv)', async () => {
+    const server = new FamilyServer(IPV4, map, class extends Chan { constructor(s: Socket) { super(s); this.echo = true; } });
+    const [host, port] = server.address as [string, number];
+    const peer = createConnection({ host, port });
+    let echoed = '';
+    peer.on('data', (d: Buffer) => {
+      echoed += d.toString();
+      if (echoed === 'ping') closeAll(map);
+    });
+    peer.on('connect', () => setTimeout(() => peer.write('ping'), 20)); // written while the loop waits
+    let stalled = false;
+    const guard = setTimeout(() => { stalled = true; closeAll(map); }, 5000);
+    try {
+      await loopAsync({ map, timeout: null, poller: U }); // waits in libuv until the ring has news
+    } finally {
+      clearTimeout(guard);
+      peer.destroy();
+    }
+    assert.equal(stalled, false, 'served only when the guard closed the map: libuv never woke for the ring');
+    assert.equal(echoed, 'ping');
   });
 
   it('recv(), recvInto() and MSG_PEEK serve the queue across provided buffers, byte-exact', () => {
