@@ -1,4 +1,4 @@
-// poller 'uring' where io_uring cannot serve: loop() falls back to epoll with ONE process
+// poller 'uring' where io_uring cannot serve: loop() and loopAsync() fall back to epoll with ONE process
 // warning naming the reason (simulated through the fault seam: io_uring_setup failing with
 // ENOSYS, EPERM or EINVAL), while running out of descriptors is an error, not a fallback. Also
 // ASYNCORE_POLLER=uring.
@@ -6,7 +6,7 @@ import { describe, it, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { setImmediate as tick } from 'node:timers/promises';
 import { checkLeaks, usePrivateMap, map, track } from '../helpers.js';
-import { Dispatcher, SocketError, socketpair, loop, choosePoller, errno } from '../../src/index.js';
+import { Dispatcher, SocketError, socketpair, loop, loopAsync, choosePoller, errno } from '../../src/index.js';
 import { createPoller, resetUringWarning } from '../../src/pollers/create.js';
 import { openUring } from '../../src/pollers/uring-open.js';
 import { injectFault, clearFaults, pendingFaults } from '../../src/sys/faults.js';
@@ -60,6 +60,18 @@ describe('uring fallback', () => {
       assert.match(warnings[0]!.message, /using 'epoll' instead/);
     });
   }
+
+  it('io_uring_setup EPERM: loopAsync({ poller: "uring" }) serves through the epoll set, with the warning', async () => {
+    const r = reader();
+    injectFault('io_uring_setup', errno.EPERM!, 1);
+    r.peer.send(Buffer.from('async'));
+    await loopAsync({ map, timeout: 0.5, count: 1, poller: 'uring' });
+    assert.equal(r.got(), 'async', 'the fallback poller served the pass');
+    assert.equal(pendingFaults('io_uring_setup'), 0);
+    await tick();
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0]!.message, /disabled for this process.*using 'epoll' instead/);
+  });
 
   it('a kernel that refuses every ring setup (EINVAL) names the kernel version needed', async () => {
     injectFault('io_uring_setup', errno.EINVAL!, 3); // DEFER_TASKRUN, COOP_TASKRUN+SINGLE_ISSUER, COOP_TASKRUN
