@@ -1,8 +1,9 @@
 // io_uring(7) backend. Connected stream sockets go through the data path (uring-data.ts: no
 // recv/send system calls at all); every other channel gets readiness through IORING_OP_POLL_ADD.
-// Every change of interest, every queued send and the wait itself go in ONE io_uring_enter per pass (submit, then wait for a completion or the
-// timeout via IORING_ENTER_EXT_ARG). Completions carry poll(2) flag values, so Driver.dispatch
-// routes them exactly as the epoll backend's.
+// Every change of interest, every queued send and the wait itself go in ONE io_uring_enter per
+// pass (submit, then wait for a completion or the timeout via IORING_ENTER_EXT_ARG).
+// Completions carry poll(2) flag values, or are turned into them from a stream's queues (emit),
+// so Driver.dispatch routes them exactly as the epoll backend's.
 //
 // Why one-shot polls, not IORING_POLL_ADD_MULTI: a multishot poll posts a completion per
 // wake-up of the socket (edge-triggered), while asyncore is level-triggered: a channel that
@@ -55,7 +56,7 @@ export class UringPoller implements StandingPoller {
   /** The current generation per fd: completions tagged otherwise are stale. */
   private gen = new Uint32Array(256);
   private nextGen = 1;
-  /** The pass in which each fd was last declared: only those fds' events are reported. */
+  /** The pass in which each fd was last declared: only those declared since standSince report. */
   private seen = new Int32Array(256);
   private pass = 1;
   private owners: (object | undefined)[] = [];
