@@ -56,4 +56,4 @@ stdin.writable = () => false;
 stdin.handleClose = function (): void {
   asyncore.closeAll();
 };
-asyncore.loop({ poller: 'epoll', timeout: 1 });
+asyncore.loop({ poller: (process.argv[2] ?? 'epoll') as asyncore.PollerName, timeout: 1 });

@@ -1,4 +1,5 @@
-// npm run soak [-- --seconds S --connections N]: 10,000 echoing connections for 60 s by default.
+// npm run soak [-- --seconds S --connections N --poller epoll|uring]: 10,000 echoing connections
+// for 60 s by default, served by loop() with epoll unless told.
 // Reports the server's RSS, heap and fd count before and after; fails if memory is not flat,
 // fds do not return to their baseline, or any echo came back wrong.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -10,7 +11,11 @@ import { dirname, join } from 'node:path';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const { values } = parseArgs({
-  options: { seconds: { type: 'string', default: '60' }, connections: { type: 'string', default: '10000' } },
+  options: {
+    seconds: { type: 'string', default: '60' },
+    connections: { type: 'string', default: '10000' },
+    poller: { type: 'string', default: 'epoll' },
+  },
 });
 const seconds = Number(values.seconds);
 let conns = Number(values.connections);
@@ -33,7 +38,7 @@ function lines(child: ChildProcess, onLine: (l: Line) => void): void {
 }
 
 const tsx = ['--import', 'tsx'];
-const server = spawn(process.execPath, ['--expose-gc', ...tsx, join(here, 'soak-server.ts')], { stdio: ['pipe', 'pipe', 'inherit'] });
+const server = spawn(process.execPath, ['--expose-gc', ...tsx, join(here, 'soak-server.ts'), values.poller!], { stdio: ['pipe', 'pipe', 'inherit'] });
 const reports = new Map<string, Line>();
 const waiters = new Map<string, (l: Line) => void>();
 lines(server, (l) => {
