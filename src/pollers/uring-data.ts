@@ -91,7 +91,7 @@ export class DataPath implements StreamHost {
     st.wants = events;
     if ((events & POLLIN) !== 0) {
       if (st.canArm() && (st.queued === 0 || this.queuedTotal < QUEUED_LIMIT)) this.armRecv(st);
-    } else if (st.recvLive > 0 && !st.cancelling) {
+    } else {
       this.cancelRecv(st); // readable() is false: stop reading ahead
     }
     if (st.events(events) !== 0) this.list(st, pass);
@@ -130,7 +130,7 @@ export class DataPath implements StreamHost {
     const st = this.streams[fd];
     if (st === undefined || st.owner === null) return false;
     st.owner = null;
-    if (st.recvLive > 0 && !st.cancelling) this.cancelRecv(st);
+    this.cancelRecv(st);
     return true;
   }
 
@@ -140,7 +140,7 @@ export class DataPath implements StreamHost {
     if (st === undefined || st.owner === null) return false;
     st.wants = 0;
     st.pass = 0;
-    if (st.recvLive > 0 && !st.cancelling) this.cancelRecv(st);
+    this.cancelRecv(st);
     return true;
   }
 
@@ -166,7 +166,9 @@ export class DataPath implements StreamHost {
     st.recvLive++;
   }
 
+  /** Cancel `st`'s multishot recv, if one is live and not already being cancelled. */
   cancelRecv(st: UringStream): void {
+    if (st.recvLive === 0 || st.cancelling) return;
     const w = this.sq.sqe(U.OP_ASYNC_CANCEL, U.SQE_CQE_SKIP_SUCCESS, -1);
     const q = this.sq.ring.sqe32;
     q[w + 4] = st.fd | (OP_RECV << 28) | (KIND_DATA << 30); // addr: the user_data to cancel
@@ -218,7 +220,7 @@ export class DataPath implements StreamHost {
           st.starved = true;
           this.starved.push(st);
         }
-      } else if (!st.cancelling && (st.queued >= RECV_HIGH_WATER || this.queuedTotal >= QUEUED_LIMIT || (since !== Infinity && st.pass < since))) {
+      } else if (st.queued >= RECV_HIGH_WATER || this.queuedTotal >= QUEUED_LIMIT || (since !== Infinity && st.pass < since)) {
         // Eager reads stop at the high-water mark, and for a channel no longer declared.
         this.cancelRecv(st);
       }
@@ -301,7 +303,7 @@ export class DataPath implements StreamHost {
     for (const st of this.streams) {
       if (st === undefined) continue;
       st.owner = null;
-      if (st.recvLive > 0 && !st.cancelling) this.cancelRecv(st);
+      this.cancelRecv(st);
       st.markLeftover();
     }
   }
@@ -311,7 +313,7 @@ export class DataPath implements StreamHost {
    * bytes that could not be sent (their peers do not read), which the caller reports.
    */
   close(): number {
-    for (const st of this.streams) if (st !== undefined && st.recvLive > 0 && !st.cancelling) this.cancelRecv(st);
+    for (const st of this.streams) if (st !== undefined) this.cancelRecv(st);
     for (let tries = 0; tries < 10; tries++) {
       this.sq.submit(U.ENTER_GETEVENTS);
       this.reapNow();

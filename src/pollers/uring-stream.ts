@@ -34,7 +34,7 @@ export interface StreamHost {
   readonly closed: boolean;
   /** Queue an IORING_OP_SEND of the stream's [start, fill). */
   submitSend(st: UringStream): void;
-  /** Cancel the stream's multishot recv (its last completion arrives later). */
+  /** Cancel the stream's multishot recv, if one is live and not already being cancelled. */
   cancelRecv(st: UringStream): void;
   /** Submit and run completions now, until this stream has nothing in flight or no progress. */
   flush(st: UringStream, wait: boolean): void;
@@ -244,7 +244,7 @@ export class UringStream implements SocketStream {
   close(fd: number): boolean {
     this.unbind();
     if (this.host.closed) return false;
-    if (this.recvLive > 0 && !this.cancelling) this.host.cancelRecv(this);
+    this.host.cancelRecv(this);
     if (this.fill > 0) {
       // The descriptor stays open until the queue is out (settle() closes it), as the kernel
       // keeps sending what a closed socket had buffered.
@@ -266,7 +266,7 @@ export class UringStream implements SocketStream {
     }
     this.quiet = true;
     this.owner = null;
-    if (this.recvLive > 0 && !this.cancelling) this.host.cancelRecv(this);
+    this.host.cancelRecv(this);
     this.host.flush(this, false);
     if (detached) {
       this.discard();
@@ -307,10 +307,7 @@ export class UringStream implements SocketStream {
 
   /** Detach from the Socket: drop what was received, keep the queued sends. */
   unbind(): void {
-    if (this.leftover) {
-      this.leftover = false;
-      leftovers--;
-    }
+    this.reclaim();
     if (this.socket !== null && this.socket._stream === this) this.socket._stream = null;
     this.socket = null;
     this.owner = null;
@@ -325,14 +322,7 @@ export class UringStream implements SocketStream {
     const avail = first.length - this.qOff;
     if (!peek && this.qOff === 0 && avail <= n && this.qHead === this.qLen - 1) {
       // The whole of the only chunk (a request-response exchange): no view, no copy.
-      this.queue[this.qHead] = EMPTY;
-      this.qHead = this.qLen = 0;
-      this.queued = 0;
-      this.host.queuedTotal -= avail;
-      if (this.leftover) {
-        this.reclaim();
-        if (this.host.closed) this.unbind();
-      }
+      this.consume(avail);
       return first;
     }
     let out: Buffer;
