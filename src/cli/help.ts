@@ -38,7 +38,7 @@ connection speaks TLS (asyncore/ssl's sslChannel) from its first byte.
 Options:
   --host HOST              address to bind (default: localhost)
   --port PORT              port to bind, 0 for any free port (default: 8080)
-  --poller NAME            run loop() with select, poll or epoll (default: loopAsync)
+  --poller NAME            run loop() with select, poll, epoll or uring (default: loopAsync)
   --idle-timeout SECONDS   close a connection after this long without input (callLater;
                            default: never)
   --tls-cert FILE          PEM certificate chain: serve TLS (the key may be in the same file)
@@ -65,7 +65,7 @@ output is the bound address. Ctrl-C (SIGINT) or SIGTERM closes every channel and
 Options:
   --host HOST     address to bind (default: localhost)
   --port PORT     port to bind, 0 for any free port (default: 7777)
-  --poller NAME   run loop() with select, poll or epoll (default: loopAsync)
+  --poller NAME   run loop() with select, poll, epoll or uring (default: loopAsync)
   --name NAME     the room's name in the welcome line
   --idle-timeout SECONDS
                   close a member after this long without a line (default: never)
@@ -84,7 +84,7 @@ Options:
                   be writable, or the command exits 1 at once)
   --host HOST     address to bind (default: localhost)
   --port PORT     port to bind, 0 for any free port (default: 8025)
-  --poller NAME   run loop() with select, poll or epoll (default: loopAsync)
+  --poller NAME   run loop() with select, poll, epoll or uring (default: loopAsync)
   --timeout SECONDS
                   close a client (421) that sends no command, or no message data, for
                   this long (default: 300 s for a command, 180 s for data, RFC 5321)
@@ -109,7 +109,7 @@ Options:
   --listen [HOST:]PORT   address to listen on, 0 for any free port (HOST default: localhost;
                          [::1]:PORT for IPv6)
   --to HOST:PORT         where to forward each connection
-  --poller NAME          run loop() with select, poll or epoll (default: loopAsync)
+  --poller NAME          run loop() with select, poll, epoll or uring (default: loopAsync)
   -h, --help             show this help`,
   bench: `Usage: ${PROG} bench [--quick]
 
