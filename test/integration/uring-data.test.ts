@@ -85,10 +85,14 @@ describe('uring data path', { skip: SKIP }, () => {
     let both = false;
     let ticks = 0;
     const t = setInterval(() => { ticks++; }, 1); // Node's own timers keep running meanwhile
+    // unref'd and cancelled once done: a pending timer keeps a loop alive, and this one kept
+    // it running to `count` (20,000 one-millisecond passes, 25 s) after the data was in.
     const done = callEveryOn(map, 0.001, () => {
       both ||= server.stream !== null && client.stream !== null;
-      if (client.gotLen >= payload.length) closeAll(map);
-    });
+      if (client.gotLen < payload.length) return;
+      done.cancel();
+      closeAll(map);
+    }).unref();
     try {
       await loopAsync({ map, timeout: 1, poller: U, count: 20000 });
     } finally {

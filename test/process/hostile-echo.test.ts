@@ -106,7 +106,12 @@ describe('echo-server against hostile clients', { timeout: 60000 }, () => {
     const clients = [];
     try {
       for (let i = 0; i < 1100; i++) clients.push(await connect(srv.port));
-      await sleep(500);
+      // The server accepts one connection a pass and closes one past FD_SETSIZE the pass after:
+      // once the last client (past it: nothing closed below it) is closed, every such close is
+      // done. A fixed sleep was too short on a loaded machine, and then the "last open" client
+      // picked below was one still waiting to be closed.
+      const last = clients.at(-1)!;
+      await last.until(() => last.closed, 'the server to close the last client (past FD_SETSIZE)', 20000);
       const closed = clients.filter((c) => c.closed).length;
       assert.equal(srv.child.exitCode, null, `the server exited: ${srv.stderr().slice(0, 500)}`);
       assert.ok(closed > 0 && closed < 150, `${closed} clients were closed`);
