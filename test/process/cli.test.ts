@@ -262,8 +262,9 @@ describe('asyncore chat-server', { timeout: 30000 }, () => {
       assert.match(s.first, /^chat server listening on 127\.0\.0\.1:\d+ \(loop: loopAsync\)$/);
       const a = await tcpClient(s.port);
       const b = await tcpClient(s.port);
-      // Let both join before talking; then a line from one reaches the other.
-      await new Promise((r) => setTimeout(r, 200));
+      // Both are in the room once welcomed; then a line from one reaches the other.
+      await a.waitFor(/\* welcome/);
+      await b.waitFor(/\* welcome/);
       a.sock.write('hello room\r\n');
       await b.waitFor(/hello room/);
       const [code] = await interrupt(s.child);

@@ -28,6 +28,15 @@ async function command(c: Client, line: string): Promise<string> {
 }
 const finals = (t: string) => (t.match(/^\d{3}(?: .*)?\r\n/gm) ?? []).length;
 
+/** Wait (bounded) until `pred()` holds: the server works at its own pace on a loaded machine. */
+async function untilTrue(pred: () => boolean, what: string, ms = 10000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!pred()) {
+    if (Date.now() > end) assert.fail(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
 async function envelope(c: Client): Promise<void> {
   await c.until((t) => t.startsWith('220 '), 'the greeting');
   assert.match(await command(c, 'HELO hostile.test'), /^250 /);
@@ -116,7 +125,7 @@ describe('smtp-server against hostile clients', { timeout: 90000 }, () => {
       const lost = await connect(srv.port);
       await envelope(lost);
       lost.sock.write(`${'l'.repeat(1000)}\r\n`.repeat(512));
-      await sleep(200);
+      await untilTrue(() => entries(dir).length > 0, 'the temporary file');
       assert.equal(entries(dir).filter((f) => f.endsWith('.tmp')).length, 1, 'the message streams to a temporary file');
       lost.sock.resetAndDestroy();
       const end = Date.now() + 5000;
@@ -125,7 +134,7 @@ describe('smtp-server against hostile clients', { timeout: 90000 }, () => {
       const cut = await connect(srv.port);
       await envelope(cut);
       cut.sock.write('half a message\r\n');
-      await sleep(200);
+      await untilTrue(() => entries(dir).length > 0, 'the temporary file');
       assert.equal(entries(dir).length, 1);
       srv.child.kill('SIGTERM');
       const [code] = await once(srv.child, 'exit');
@@ -153,7 +162,7 @@ describe('smtp-server against hostile clients', { timeout: 90000 }, () => {
       const busy = await connect(srv.port);
       for (let i = 0; i < 6; i++) {
         assert.match(await command(busy, 'NOOP'), /^250 /);
-        await sleep(200);
+        await sleep(100); // 6 x 100 ms outlasts the 0.5 s timeout, and no gap nears it
       }
       assert.equal(busy.closed, false);
       busy.sock.destroy();
