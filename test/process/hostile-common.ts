@@ -77,6 +77,18 @@ export function fdsOf(pid: number): number {
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+/**
+ * Wait, in 10 ms steps, until `pred()` holds, or fail after `ms` naming `what` (and `detail()`):
+ * the server works at its own pace on a loaded machine, so tests wait on its state, not a clock.
+ */
+export async function waitUntil(pred: () => boolean, what: string, ms = 8000, detail = (): string => ''): Promise<void> {
+  const end = Date.now() + ms;
+  while (!pred()) {
+    if (Date.now() > end) assert.fail(`timed out waiting for ${what}${detail()}`);
+    await sleep(10);
+  }
+}
+
 /** A node:net client that collects what it receives as latin1 text. */
 export interface Client {
   sock: net.Socket;
@@ -97,13 +109,7 @@ export async function connect(port: number, host = '127.0.0.1', opts: { read?: b
     text: () => text,
     lines: 0,
     closed: false,
-    async until(pred, what, ms = 8000) {
-      const end = Date.now() + ms;
-      while (!pred(text)) {
-        if (Date.now() > end) assert.fail(`timed out waiting for ${what}; got ${JSON.stringify(text.slice(-300))}`);
-        await sleep(10);
-      }
-    },
+    until: (pred, what, ms = 8000) => waitUntil(() => pred(text), what, ms, () => `; got ${JSON.stringify(text.slice(-300))}`),
   };
   sock.on('error', () => {});
   sock.on('close', () => { c.closed = true; });

@@ -8,7 +8,7 @@ import { once } from 'node:events';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from '../helpers.js';
-import { CLI, KiB, MiB, ROOT, connect, flood, memKiB, sleep, startServer, type Client } from './hostile-common.js';
+import { CLI, KiB, MiB, ROOT, connect, flood, memKiB, sleep, startServer, waitUntil, type Client } from './hostile-common.js';
 
 const dirs: { cleanup(): void }[] = [];
 after(() => { for (const d of dirs) d.cleanup(); });
@@ -27,15 +27,6 @@ async function command(c: Client, line: string): Promise<string> {
   return c.text().trimEnd().split('\r\n').at(-1)!;
 }
 const finals = (t: string) => (t.match(/^\d{3}(?: .*)?\r\n/gm) ?? []).length;
-
-/** Wait (bounded) until `pred()` holds: the server works at its own pace on a loaded machine. */
-async function untilTrue(pred: () => boolean, what: string, ms = 10000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > end) assert.fail(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 async function envelope(c: Client): Promise<void> {
   await c.until((t) => t.startsWith('220 '), 'the greeting');
@@ -125,16 +116,15 @@ describe('smtp-server against hostile clients', { timeout: 90000 }, () => {
       const lost = await connect(srv.port);
       await envelope(lost);
       lost.sock.write(`${'l'.repeat(1000)}\r\n`.repeat(512));
-      await untilTrue(() => entries(dir).length > 0, 'the temporary file');
+      await waitUntil(() => entries(dir).length > 0, 'the temporary file');
       assert.equal(entries(dir).filter((f) => f.endsWith('.tmp')).length, 1, 'the message streams to a temporary file');
       lost.sock.resetAndDestroy();
-      const end = Date.now() + 5000;
-      while (entries(dir).length > 0 && Date.now() < end) await sleep(20);
-      assert.deepEqual(entries(dir), [], 'removed when the connection was lost');
+      await waitUntil(() => entries(dir).length === 0, 'the temporary file to be removed when the connection was lost', 5000,
+        () => `; still there: ${entries(dir).join(', ')}`);
       const cut = await connect(srv.port);
       await envelope(cut);
       cut.sock.write('half a message\r\n');
-      await untilTrue(() => entries(dir).length > 0, 'the temporary file');
+      await waitUntil(() => entries(dir).length > 0, 'the temporary file');
       assert.equal(entries(dir).length, 1);
       srv.child.kill('SIGTERM');
       const [code] = await once(srv.child, 'exit');
